@@ -1,0 +1,21 @@
+//! # pike-core
+//!
+//! A sans-IO SMB2/3 client: a pure state machine. Bytes received and the current time
+//! go in; bytes to send, events and the next deadline come out. No sockets, no clock,
+//! no OS randomness, no async runtime.
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod compress;
+pub mod crypto;
+pub mod rng;
+pub mod wire;
+
+pub use rng::Rng;
+
+/// The monotonic time type the core takes as `now` (std's on native targets,
+/// `web_time`'s in the browser).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use std::time::Instant;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub use web_time::Instant;

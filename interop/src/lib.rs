@@ -1,0 +1,1 @@
+//! Test helpers that drive pike-core over blocking sockets against real servers.

@@ -1,0 +1,1 @@
+//! Offline model server and virtual-time pair for testing pike-core.
