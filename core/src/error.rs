@@ -1,0 +1,176 @@
+//! Error types: fatal connection errors, per-request errors and API misuse.
+
+use core::fmt;
+
+use crate::auth::AuthError;
+use crate::crypto::CryptoError;
+use crate::wire::{Command, DecodeError, ErrorResponse, Header, NtStatus};
+
+/// A fatal, sticky connection failure, delivered once as
+/// [`Event::ConnectionLost`](crate::Event::ConnectionLost). Every outstanding request
+/// completes with [`RequestError::ConnectionLost`] before it.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectionError {
+    /// The caller closed the connection.
+    LocallyClosed,
+    /// The peer closed the TCP stream.
+    Eof,
+    /// The peer is not an SMB2/3 server (bad framing or ProtocolId).
+    NotSmb(DecodeError),
+    /// The peer answered in SMB1 only.
+    Smb1Only,
+    /// A message from the server could not be decoded.
+    Decode(DecodeError),
+    /// NEGOTIATE failed with this status.
+    NegotiateFailed(NtStatus),
+    /// The server broke the protocol; the string says how.
+    ProtocolViolation(&'static str),
+    /// A response that must be signed carried a bad signature.
+    SignatureMismatch { command: Command, message_id: u64 },
+    /// A response that must be signed (or encrypted) arrived without it (downgrade
+    /// protection, MS-SMB2 3.2.5.1.3).
+    UnprotectedResponse { command: Command, message_id: u64 },
+    /// An encrypted message failed authentication or named an unknown session.
+    DecryptionFailed(CryptoError),
+    /// The ECHO keepalive went unanswered.
+    KeepaliveTimeout,
+    /// The crypto provider refused the negotiated algorithms.
+    Crypto(CryptoError),
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LocallyClosed => f.write_str("connection closed locally"),
+            Self::Eof => f.write_str("server closed the connection"),
+            Self::NotSmb(e) => write!(f, "peer is not an SMB2/3 server ({e})"),
+            Self::Smb1Only => f.write_str("peer speaks only SMB1"),
+            Self::Decode(e) => write!(f, "undecodable message from server: {e}"),
+            Self::NegotiateFailed(s) => write!(f, "NEGOTIATE failed: {s}"),
+            Self::ProtocolViolation(what) => write!(f, "protocol violation: {what}"),
+            Self::SignatureMismatch { command, message_id } => {
+                write!(f, "bad signature on {} response (MessageId {message_id})", command.name())
+            }
+            Self::UnprotectedResponse { command, message_id } => write!(
+                f,
+                "{} response (MessageId {message_id}) was neither signed nor encrypted as required",
+                command.name()
+            ),
+            Self::DecryptionFailed(e) => write!(f, "decryption failed: {e}"),
+            Self::KeepaliveTimeout => f.write_str("server stopped answering keepalives"),
+            Self::Crypto(e) => write!(f, "crypto provider: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectionError {}
+
+/// Why one request failed. The connection may still be usable (except for
+/// [`ConnectionLost`](Self::ConnectionLost)).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestError {
+    /// The server answered with an error status; the whole response is kept.
+    Status(Box<StatusError>),
+    /// No final response before the deadline.
+    Timeout { command: Command },
+    /// Cancelled before it was sent.
+    Cancelled { command: Command },
+    /// The connection failed.
+    ConnectionLost(ConnectionError),
+    /// Authentication failed on the client side.
+    Auth(AuthError),
+    /// The server logged us on as guest and the config does not allow it.
+    GuestRefused,
+    /// The server gave an anonymous (null) session to a non-anonymous logon.
+    AnonymousRefused,
+    /// Encryption is required but the server cannot provide it.
+    EncryptionUnavailable,
+    /// Signing is required but the session has no signing key (guest or anonymous).
+    SigningUnavailable,
+    /// The request needs more credits than the server will ever grant.
+    InsufficientCredits { needed: u16, available: u32 },
+    /// The response could not be decoded.
+    Decode { command: Command, error: DecodeError },
+    /// The crypto provider refused the negotiated algorithm.
+    Crypto(CryptoError),
+}
+
+/// A failed response: the status, its header and the ERROR body with its contexts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusError {
+    pub command: Command,
+    pub status: NtStatus,
+    pub header: Header,
+    pub error: ErrorResponse,
+}
+
+impl RequestError {
+    /// The NTSTATUS if the server answered with an error.
+    pub fn status(&self) -> Option<NtStatus> {
+        match self {
+            Self::Status(s) => Some(s.status),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status(s) => write!(f, "{} failed: {}", s.command.name(), s.status),
+            Self::Timeout { command } => write!(f, "{} timed out", command.name()),
+            Self::Cancelled { command } => write!(f, "{} cancelled", command.name()),
+            Self::ConnectionLost(e) => write!(f, "connection lost: {e}"),
+            Self::Auth(e) => write!(f, "authentication failed: {e}"),
+            Self::GuestRefused => f.write_str("server logged us on as guest (refused; see dangerous_allow_guest)"),
+            Self::AnonymousRefused => f.write_str("server gave an anonymous session to a named logon"),
+            Self::EncryptionUnavailable => f.write_str("encryption required but not available with this server"),
+            Self::SigningUnavailable => f.write_str("signing required but the session has no signing key"),
+            Self::InsufficientCredits { needed, available } => {
+                write!(f, "request needs {needed} credits, server granted {available}")
+            }
+            Self::Decode { command, error } => write!(f, "bad {} response: {error}", command.name()),
+            Self::Crypto(e) => write!(f, "crypto: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// The caller used the API wrongly; nothing was sent.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UsageError {
+    /// The connection is closed.
+    Closed,
+    /// The operation needs a completed NEGOTIATE.
+    NotNegotiated,
+    /// NEGOTIATE was already sent.
+    AlreadyNegotiated,
+    /// No such session on this connection.
+    UnknownSession,
+    /// No such request in flight.
+    UnknownRequest,
+    /// The payload exceeds what the negotiated dialect and sizes allow.
+    PayloadTooLarge { size: usize, max: usize },
+    /// An authenticator failed before anything was sent.
+    Auth(AuthError),
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed => f.write_str("connection is closed"),
+            Self::NotNegotiated => f.write_str("NEGOTIATE has not completed"),
+            Self::AlreadyNegotiated => f.write_str("NEGOTIATE already sent"),
+            Self::UnknownSession => f.write_str("unknown session"),
+            Self::UnknownRequest => f.write_str("unknown request"),
+            Self::PayloadTooLarge { size, max } => write!(f, "payload of {size} bytes exceeds {max}"),
+            Self::Auth(e) => write!(f, "authentication: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}

@@ -1,0 +1,97 @@
+//! Direct TCP transport framing (MS-SMB2 2.1) and message classification.
+
+use bytes::{Buf, BytesMut};
+
+use super::{DecodeError, PROTOCOL_ID};
+
+/// Largest frame accepted: the 24-bit length field allows 16 MiB - 1; we cap lower
+/// bounds elsewhere (negotiated sizes) but never above this.
+pub const MAX_FRAME_LEN: usize = 0x00FF_FFFF;
+
+/// The 4-byte Direct TCP header for a frame of `len` bytes (zero byte + 24-bit BE length).
+pub fn frame_header(len: usize) -> [u8; 4] {
+    let l = len.min(MAX_FRAME_LEN) as u32;
+    [0, (l >> 16) as u8, (l >> 8) as u8, l as u8]
+}
+
+/// What a frame holds, from its first four bytes.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    /// 0xFE 'SMB': one SMB2 message or a compound chain.
+    Smb2,
+    /// 0xFD 'SMB': TRANSFORM_HEADER (encrypted), MS-SMB2 2.2.41.
+    Transform,
+    /// 0xFC 'SMB': COMPRESSION_TRANSFORM_HEADER, MS-SMB2 2.2.42.
+    Compressed,
+    /// 0xFF 'SMB': an SMB1 message (the peer does not speak SMB2 here).
+    Smb1,
+}
+
+/// Classifies a frame by its ProtocolId.
+pub fn classify(frame: &[u8]) -> Result<FrameKind, DecodeError> {
+    match frame.get(..4) {
+        Some(p) if p == PROTOCOL_ID => Ok(FrameKind::Smb2),
+        Some([0xFD, b'S', b'M', b'B']) => Ok(FrameKind::Transform),
+        Some([0xFC, b'S', b'M', b'B']) => Ok(FrameKind::Compressed),
+        Some([0xFF, b'S', b'M', b'B']) => Ok(FrameKind::Smb1),
+        Some(_) => Err(DecodeError::Invalid { what: "ProtocolId (not an SMB peer)" }),
+        None => Err(DecodeError::Truncated { what: "ProtocolId" }),
+    }
+}
+
+/// Splits a TCP byte stream into frames, whatever the chunking.
+///
+/// Rejects a non-SMB peer as soon as the bytes prove it (a non-zero first byte, or a
+/// payload that does not start with an SMB ProtocolId), instead of waiting for a bogus
+/// length to fill.
+#[derive(Debug, Default)]
+pub struct FrameDecoder {
+    buf: BytesMut,
+    max_len: usize,
+}
+
+impl FrameDecoder {
+    /// A decoder that refuses frames longer than `max_len` bytes.
+    pub fn new(max_len: usize) -> Self {
+        Self { buf: BytesMut::new(), max_len: max_len.min(MAX_FRAME_LEN) }
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes buffered but not yet returned as frames.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete frame (without the 4-byte header), if one is buffered.
+    pub fn next_frame(&mut self) -> Result<Option<BytesMut>, DecodeError> {
+        if self.buf.is_empty() {
+            return Ok(None);
+        }
+        if self.buf[0] != 0 {
+            return Err(DecodeError::Invalid { what: "Direct TCP header (not an SMB peer)" });
+        }
+        if self.buf.len() < 4 {
+            return Ok(None);
+        }
+        let len = usize::from(self.buf[1]) << 16 | usize::from(self.buf[2]) << 8 | usize::from(self.buf[3]);
+        if len > self.max_len {
+            return Err(DecodeError::Invalid { what: "frame length (over the limit)" });
+        }
+        if len < 4 {
+            return Err(DecodeError::Truncated { what: "frame" });
+        }
+        if self.buf.len() >= 8 {
+            classify(&self.buf[4..8])?;
+        }
+        if self.buf.len() < 4 + len {
+            return Ok(None);
+        }
+        self.buf.advance(4);
+        Ok(Some(self.buf.split_to(len)))
+    }
+}
