@@ -7,6 +7,21 @@
 
 use core::fmt;
 
+pub mod kdf;
+pub mod preauth;
+mod rust_crypto;
+pub mod signing;
+pub mod transform;
+
+pub use kdf::{Key, SessionKeys, derive_session_keys, smb3_kdf};
+pub use preauth::PreauthHash;
+pub use rust_crypto::RustCrypto;
+pub use signing::{SIGNATURE_RANGE, sign_message, verify_message};
+pub use transform::{
+    TRANSFORM_HEADER_LEN, open_transform, seal_transform, seal_transform_with_nonce_field,
+    transform_session_id,
+};
+
 /// MS-SMB2 2.2.3.1.7 SIGNING_CAPABILITIES algorithm ids (and the implicit 2.x/3.0 ones).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -141,7 +156,12 @@ pub trait MessageCipher: Send + Sync {
     fn id(&self) -> CipherId;
     /// Encrypts `buf` in place and returns the 16-byte tag. `nonce` is the AES nonce
     /// (11 bytes for CCM, 12 for GCM); `aad` is the 32 transform header bytes from Nonce on.
-    fn seal_in_place(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> Result<[u8; 16], CryptoError>;
+    fn seal_in_place(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; 16], CryptoError>;
     /// Verifies `tag` and decrypts `buf` in place; on failure `buf` content is unspecified.
     fn open_in_place(
         &self,
@@ -155,7 +175,11 @@ pub trait MessageCipher: Send + Sync {
 /// Creates signers and ciphers; plug in a faster backend by implementing this.
 pub trait CryptoProvider: Send + Sync + fmt::Debug {
     /// A signer for `alg` keyed with `key` (the SessionKey for HMAC-SHA256, else the SigningKey).
-    fn signer(&self, alg: SigningAlgorithm, key: &[u8]) -> Result<Box<dyn MessageSigner>, CryptoError>;
+    fn signer(
+        &self,
+        alg: SigningAlgorithm,
+        key: &[u8],
+    ) -> Result<Box<dyn MessageSigner>, CryptoError>;
     /// A cipher for `id` keyed with `key`.
     fn cipher(&self, id: CipherId, key: &[u8]) -> Result<Box<dyn MessageCipher>, CryptoError>;
 }

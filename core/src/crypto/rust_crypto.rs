@@ -1,0 +1,282 @@
+//! [`RustCrypto`]: the default, pure-Rust [`CryptoProvider`] built on the RustCrypto crates.
+//!
+//! Key handling: every signer and cipher keeps only its raw key, in a buffer that is
+//! zeroized on drop, and builds the RustCrypto primitive (AES key schedule, HMAC pads)
+//! on the stack for each call. The workspace builds `aes`, `aes-gcm` and `cmac` without
+//! their `zeroize` features, so those primitive structs do not wipe themselves; keeping
+//! them short-lived and off the heap limits how long expanded key material survives.
+//! An AES key expansion costs far less than sealing or signing one SMB2 message.
+
+use aes::{Aes128, Aes256};
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes128Gcm, Aes256Gcm};
+use ccm::Ccm;
+use ccm::consts::{U11, U16};
+use cmac::{Cmac, Mac};
+use hmac::Hmac;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use super::{
+    CipherId, CryptoError, CryptoProvider, MessageCipher, MessageSigner, SigningAlgorithm,
+};
+
+/// AES-128-CCM as SMB3 uses it: 16-byte tag, 11-byte nonce (MS-SMB2 2.2.41).
+type Aes128Ccm = Ccm<Aes128, U16, U11>;
+/// AES-256-CCM with the same tag and nonce sizes.
+type Aes256Ccm = Ccm<Aes256, U16, U11>;
+
+/// Header offsets used to build the AES-GMAC nonce (MS-SMB2 2.2.1.2).
+const HDR_COMMAND: usize = 12;
+const HDR_FLAGS: usize = 16;
+const HDR_MESSAGE_ID: usize = 24;
+/// SMB2_FLAGS_SERVER_TO_REDIR (MS-SMB2 2.2.1.2).
+const FLAGS_SERVER_TO_REDIR: u32 = 0x0000_0001;
+/// SMB2 CANCEL command code (MS-SMB2 2.2.1.2).
+const COMMAND_CANCEL: u16 = 0x000C;
+
+/// The default pure-Rust crypto provider (also builds for `wasm32-unknown-unknown`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RustCrypto;
+
+impl CryptoProvider for RustCrypto {
+    fn signer(
+        &self,
+        alg: SigningAlgorithm,
+        key: &[u8],
+    ) -> Result<Box<dyn MessageSigner>, CryptoError> {
+        match alg {
+            SigningAlgorithm::HmacSha256 => {
+                // MS-SMB2 3.1.4.1: 2.0.2/2.1 key with Session.SessionKey; HMAC takes any
+                // length, but an empty key is never legitimate (fail closed).
+                if key.is_empty() {
+                    return Err(CryptoError::BadKeyLength);
+                }
+                Ok(Box::new(HmacSigner {
+                    key: Zeroizing::new(key.to_vec()),
+                }))
+            }
+            SigningAlgorithm::AesCmac => Ok(Box::new(CmacSigner { key: key16(key)? })),
+            SigningAlgorithm::AesGmac => Ok(Box::new(GmacSigner { key: key16(key)? })),
+            SigningAlgorithm::Unknown(_) => Err(CryptoError::Unsupported),
+        }
+    }
+
+    fn cipher(&self, id: CipherId, key: &[u8]) -> Result<Box<dyn MessageCipher>, CryptoError> {
+        let Some(len) = id.key_len() else {
+            return Err(CryptoError::Unsupported);
+        };
+        if key.len() != len {
+            return Err(CryptoError::BadKeyLength);
+        }
+        let mut buf = Zeroizing::new([0u8; 32]);
+        buf[..len].copy_from_slice(key);
+        Ok(Box::new(AeadCipher { id, key: buf }))
+    }
+}
+
+/// Copies a 16-byte AES-128 key into a zeroizing buffer.
+fn key16(key: &[u8]) -> Result<Zeroizing<[u8; 16]>, CryptoError> {
+    let arr: [u8; 16] = key.try_into().map_err(|_| CryptoError::BadKeyLength)?;
+    Ok(Zeroizing::new(arr))
+}
+
+/// HMAC-SHA256 truncated to 16 bytes (MS-SMB2 3.1.4.1, dialects 2.0.2 and 2.1).
+struct HmacSigner {
+    key: Zeroizing<Vec<u8>>,
+}
+
+impl MessageSigner for HmacSigner {
+    fn compute(&self, message: &[u8]) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        // HMAC accepts keys of any length, so this cannot fail; the fallback is all
+        // zeros only to stay panic-free.
+        if let Ok(mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key) {
+            let full = mac.chain_update(message).finalize().into_bytes();
+            out.copy_from_slice(&full[..16]);
+        }
+        out
+    }
+}
+
+/// AES-128-CMAC (RFC 4493; MS-SMB2 3.1.4.1 for the 3.x dialects).
+struct CmacSigner {
+    key: Zeroizing<[u8; 16]>,
+}
+
+impl MessageSigner for CmacSigner {
+    fn compute(&self, message: &[u8]) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        // The key length was checked at construction, so this cannot fail.
+        if let Ok(mac) = <Cmac<Aes128> as KeyInit>::new_from_slice(self.key.as_slice()) {
+            out.copy_from_slice(&mac.chain_update(message).finalize().into_bytes());
+        }
+        out
+    }
+}
+
+/// AES-128-GMAC (RFC 4543; MS-SMB2 3.1.4.1, 3.1.1 with SIGNING_CAPABILITIES).
+struct GmacSigner {
+    key: Zeroizing<[u8; 16]>,
+}
+
+/// Builds the 12-byte AES-GMAC nonce of MS-SMB2 3.1.4.1 from an SMB2 header:
+/// MessageId (8 bytes LE), then a 32-bit LE value whose bit 0 says the sender is the
+/// server (SMB2_FLAGS_SERVER_TO_REDIR) and bit 1 says the message is a CANCEL request.
+/// The other 30 bits are zero. Header bytes missing from a short message read as zero.
+fn gmac_nonce(message: &[u8]) -> [u8; 12] {
+    let mut hdr = [0u8; 64];
+    let n = message.len().min(64);
+    hdr[..n].copy_from_slice(&message[..n]);
+    let command = u16::from_le_bytes([hdr[HDR_COMMAND], hdr[HDR_COMMAND + 1]]);
+    let flags = u32::from_le_bytes([
+        hdr[HDR_FLAGS],
+        hdr[HDR_FLAGS + 1],
+        hdr[HDR_FLAGS + 2],
+        hdr[HDR_FLAGS + 3],
+    ]);
+    let mut role = 0u32;
+    if flags & FLAGS_SERVER_TO_REDIR != 0 {
+        role |= 1;
+    }
+    if command == COMMAND_CANCEL {
+        role |= 2;
+    }
+    let mut nonce = [0u8; 12];
+    nonce[..8].copy_from_slice(&hdr[HDR_MESSAGE_ID..HDR_MESSAGE_ID + 8]);
+    nonce[8..].copy_from_slice(&role.to_le_bytes());
+    nonce
+}
+
+impl MessageSigner for GmacSigner {
+    fn compute(&self, message: &[u8]) -> [u8; 16] {
+        let nonce = gmac_nonce(message);
+        // GMAC = GCM with an empty plaintext and the whole message as AAD. The only
+        // failure is AAD over 2^36 bytes, which no SMB2 message reaches; the zero
+        // fallback keeps this panic-free.
+        let mut empty: [u8; 0] = [];
+        seal_with::<Aes128Gcm>(self.key.as_slice(), &nonce, message, &mut empty)
+            .unwrap_or([0u8; 16])
+    }
+}
+
+/// One of the four SMB3 AEAD ciphers with its key (MS-SMB2 3.1.4.3, 3.2.5.1.1.1).
+struct AeadCipher {
+    id: CipherId,
+    /// The first `id.key_len()` bytes are the key.
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl AeadCipher {
+    fn key(&self) -> &[u8] {
+        let len = self.id.key_len().unwrap_or(0);
+        self.key.get(..len).unwrap_or(&[])
+    }
+
+    fn check_nonce(&self, nonce: &[u8]) -> Result<(), CryptoError> {
+        match self.id.nonce_len() {
+            Some(n) if n == nonce.len() => Ok(()),
+            Some(_) => Err(CryptoError::BadNonceLength),
+            None => Err(CryptoError::Unsupported),
+        }
+    }
+}
+
+impl MessageCipher for AeadCipher {
+    fn id(&self) -> CipherId {
+        self.id
+    }
+
+    fn seal_in_place(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; 16], CryptoError> {
+        self.check_nonce(nonce)?;
+        let key = self.key();
+        match self.id {
+            CipherId::Aes128Ccm => seal_with::<Aes128Ccm>(key, nonce, aad, buf),
+            CipherId::Aes256Ccm => seal_with::<Aes256Ccm>(key, nonce, aad, buf),
+            CipherId::Aes128Gcm => seal_with::<Aes128Gcm>(key, nonce, aad, buf),
+            CipherId::Aes256Gcm => seal_with::<Aes256Gcm>(key, nonce, aad, buf),
+            _ => Err(CryptoError::Unsupported),
+        }
+    }
+
+    fn open_in_place(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), CryptoError> {
+        self.check_nonce(nonce)?;
+        let key = self.key();
+        match self.id {
+            CipherId::Aes128Ccm => open_with::<Aes128Ccm>(key, nonce, aad, buf, tag),
+            CipherId::Aes256Ccm => open_with::<Aes256Ccm>(key, nonce, aad, buf, tag),
+            CipherId::Aes128Gcm => open_with::<Aes128Gcm>(key, nonce, aad, buf, tag),
+            CipherId::Aes256Gcm => open_with::<Aes256Gcm>(key, nonce, aad, buf, tag),
+            _ => Err(CryptoError::Unsupported),
+        }
+    }
+}
+
+/// Encrypts `buf` in place with a detached 16-byte tag.
+fn seal_with<A: AeadInOut + KeyInit>(
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+) -> Result<[u8; 16], CryptoError> {
+    let cipher = A::new_from_slice(key).map_err(|_| CryptoError::BadKeyLength)?;
+    let nonce =
+        <&aes_gcm::aead::Nonce<A>>::try_from(nonce).map_err(|_| CryptoError::BadNonceLength)?;
+    let tag = cipher
+        .encrypt_inout_detached(nonce, aad, buf.into())
+        // Only reachable for inputs beyond the AEAD length limits.
+        .map_err(|_| CryptoError::Malformed)?;
+    <[u8; 16]>::try_from(tag.as_slice()).map_err(|_| CryptoError::Unsupported)
+}
+
+/// Verifies the detached tag and decrypts `buf` in place.
+fn open_with<A: AeadInOut + KeyInit>(
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+    tag: &[u8; 16],
+) -> Result<(), CryptoError> {
+    let cipher = A::new_from_slice(key).map_err(|_| CryptoError::BadKeyLength)?;
+    let nonce =
+        <&aes_gcm::aead::Nonce<A>>::try_from(nonce).map_err(|_| CryptoError::BadNonceLength)?;
+    let tag =
+        <&aes_gcm::aead::Tag<A>>::try_from(tag.as_slice()).map_err(|_| CryptoError::Unsupported)?;
+    // The RustCrypto AEADs compare tags in constant time. GCM checks the tag before
+    // decrypting and CCM zero-fills on failure; zero here too so that a failed open
+    // never leaves unauthenticated bytes behind, whatever the backend does.
+    cipher
+        .decrypt_inout_detached(nonce, aad, (&mut *buf).into(), tag)
+        .map_err(|_| {
+            buf.fill(0);
+            CryptoError::BadTag
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gmac_nonce_layout() {
+        let mut m = [0u8; 64];
+        m[24..32].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
+        m[16] = 1; // response
+        m[12] = 0x0C; // CANCEL
+        let n = gmac_nonce(&m);
+        assert_eq!(&n[..8], &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
+        assert_eq!(&n[8..], &[3, 0, 0, 0]);
+        assert_eq!(gmac_nonce(&[]), [0u8; 12]);
+    }
+}
