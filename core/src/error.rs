@@ -93,6 +93,8 @@ pub enum RequestError {
     InsufficientCredits { needed: u16, available: u32 },
     /// The response could not be decoded.
     Decode { command: Command, error: DecodeError },
+    /// The encoded request exceeds the 16 MiB Direct TCP frame limit.
+    FrameTooLarge { size: usize },
     /// The crypto provider refused the negotiated algorithm.
     Crypto(CryptoError),
 }
@@ -132,6 +134,7 @@ impl fmt::Display for RequestError {
                 write!(f, "request needs {needed} credits, server granted {available}")
             }
             Self::Decode { command, error } => write!(f, "bad {} response: {error}", command.name()),
+            Self::FrameTooLarge { size } => write!(f, "request of {size} bytes exceeds the frame limit"),
             Self::Crypto(e) => write!(f, "crypto: {e}"),
         }
     }

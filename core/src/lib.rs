@@ -19,3 +19,14 @@ pub use rng::Rng;
 pub use std::time::Instant;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 pub use web_time::Instant;
+
+pub mod config;
+pub mod connection;
+pub mod error;
+
+pub use config::{ClientConfig, EncryptionPolicy};
+pub use connection::{
+    Connection, CreditStats, Event, HeaderOverrides, NegotiateInfo, Request, RequestId, Response,
+    SessionInfo,
+};
+pub use error::{ConnectionError, RequestError, StatusError, UsageError};

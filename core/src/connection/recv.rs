@@ -1,0 +1,293 @@
+//! Processing received frames: decryption, compound splitting, verification, dispatch.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::Instant;
+use crate::crypto::{open_transform, transform_session_id, verify_message};
+use crate::error::{ConnectionError, RequestError, StatusError};
+use crate::wire::{
+    Command, DecodeError, ErrorResponse, FrameKind, HEADER_LEN, Header, NtStatus, ResponseBody,
+    SessionId, classify,
+};
+
+use super::{Connection, Event, Kind, Pending, Request, Response};
+
+impl Connection {
+    /// Feeds bytes received from the transport, in any chunking.
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        if self.closed.is_some() {
+            return;
+        }
+        self.last_rx = now;
+        self.frames.push(bytes);
+        while self.closed.is_none() {
+            match self.frames.next_frame() {
+                Ok(Some(frame)) => self.handle_frame(now, frame),
+                Ok(None) => break,
+                Err(e) => self.fail(ConnectionError::NotSmb(e)),
+            }
+        }
+    }
+
+    /// The transport reached end of stream.
+    pub fn handle_eof(&mut self, _now: Instant) {
+        self.fail(ConnectionError::Eof);
+    }
+
+    /// Fires deadlines and keepalives due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed.is_some() {
+            return;
+        }
+        while let Some(pos) = self.queue.iter().position(|q| q.deadline <= now) {
+            // Invariant: `pos` came from `position` on the same queue.
+            let q = self.queue.remove(pos).expect("position is in range");
+            let command = q.request.command();
+            self.complete_with(q.id, q.kind, Err(RequestError::Timeout { command }));
+        }
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
+            .map(|(m, _)| *m)
+            .collect();
+        for m in expired {
+            // Invariant: keys collected from the map just above.
+            let p = self.pending.remove(&m).expect("collected key");
+            self.credits.settle(p.charge);
+            if p.kind == Kind::Keepalive {
+                self.fail(ConnectionError::KeepaliveTimeout);
+                return;
+            }
+            self.complete_with(p.id, p.kind, Err(RequestError::Timeout { command: p.command }));
+        }
+        if self.keepalive_due().is_some_and(|t| t <= now) {
+            self.keepalive_in_flight = true;
+            let id = self.next_id();
+            self.queue.push_back(super::Queued {
+                id,
+                request: Request::new(crate::wire::EchoRequest),
+                deadline: now + self.config.request_timeout,
+                kind: Kind::Keepalive,
+                session: None,
+            });
+        }
+    }
+
+    fn handle_frame(&mut self, now: Instant, mut frame: BytesMut) {
+        match classify(&frame) {
+            Ok(FrameKind::Smb2) => self.handle_chain(now, frame, None),
+            Ok(FrameKind::Transform) => {
+                let Some(sid) = transform_session_id(&frame).map(SessionId) else {
+                    return self.fail(ConnectionError::Decode(DecodeError::Truncated {
+                        what: "TRANSFORM_HEADER",
+                    }));
+                };
+                let cipher = self
+                    .session_index
+                    .get(&sid)
+                    .and_then(|&i| self.sessions[i].decryptor.as_deref());
+                let Some(cipher) = cipher else {
+                    return self.fail(ConnectionError::ProtocolViolation(
+                        "encrypted message for a session without keys",
+                    ));
+                };
+                match open_transform(cipher, &mut frame) {
+                    Ok(range) => {
+                        let plain = frame.split_off(range.start);
+                        let mut plain = plain;
+                        plain.truncate(range.len());
+                        self.handle_chain(now, plain, Some(sid));
+                    }
+                    Err(e) => self.fail(ConnectionError::DecryptionFailed(e)),
+                }
+            }
+            Ok(FrameKind::Compressed) => self.fail(ConnectionError::ProtocolViolation(
+                "compressed message without negotiated compression",
+            )),
+            Ok(FrameKind::Smb1) => self.fail(ConnectionError::Smb1Only),
+            Ok(_) => self.fail(ConnectionError::ProtocolViolation("unknown frame kind")),
+            Err(e) => self.fail(ConnectionError::NotSmb(e)),
+        }
+    }
+
+    /// Splits a (possibly compound) chain, checks each message's protection in place,
+    /// then dispatches them in order (MS-SMB2 3.2.5.1.9).
+    fn handle_chain(&mut self, now: Instant, mut frame: BytesMut, encrypted: Option<SessionId>) {
+        let mut parts = Vec::new();
+        let mut at = 0usize;
+        loop {
+            let header = match Header::decode(&frame[at..]) {
+                Ok(h) => h,
+                Err(e) => return self.fail(ConnectionError::Decode(e)),
+            };
+            let next = header.next_command as usize;
+            let end = if next == 0 { frame.len() } else { at + next };
+            if next != 0 && (next < HEADER_LEN || end > frame.len()) {
+                return self.fail(ConnectionError::ProtocolViolation("NextCommand out of bounds"));
+            }
+            parts.push((at, end, header));
+            if next == 0 {
+                break;
+            }
+            at = end;
+        }
+        for (s, e, h) in &parts {
+            if let Err(err) = self.check_protection(h, &mut frame[*s..*e], encrypted) {
+                return self.fail(err);
+            }
+        }
+        let frozen = frame.freeze();
+        for (s, e, h) in parts {
+            if self.closed.is_some() {
+                return;
+            }
+            self.handle_message(now, h, frozen.slice(s..e), encrypted.is_some());
+        }
+    }
+
+    /// MS-SMB2 3.2.5.1.3: verify what must be signed; refuse what should have been
+    /// signed or encrypted and was not.
+    fn check_protection(
+        &self,
+        h: &Header,
+        msg: &mut [u8],
+        encrypted: Option<SessionId>,
+    ) -> Result<(), ConnectionError> {
+        if !h.flags.is_response() {
+            return Err(ConnectionError::ProtocolViolation("server sent a request"));
+        }
+        let interim = h.status == NtStatus::PENDING && h.flags.is_async();
+        if h.message_id.0 == u64::MAX || interim || h.command == Command::SessionSetup {
+            // Breaks and interims are unsigned; SESSION_SETUP is verified with new keys.
+            return Ok(());
+        }
+        if let Some(sid) = encrypted {
+            return if sid == h.session_id || h.session_id.0 == 0 {
+                Ok(())
+            } else {
+                Err(ConnectionError::ProtocolViolation("encrypted message names another session"))
+            };
+        }
+        let Some(&idx) = self.session_index.get(&h.session_id) else { return Ok(()) };
+        let s = &self.sessions[idx];
+        let Some(signer) = s.signer.as_deref() else { return Ok(()) };
+        let request = self.pending.get(&h.message_id.0);
+        let protect = s.signing_required
+            || s.encrypt_data
+            || request.is_some_and(|p| p.signed || p.encrypted);
+        let (command, message_id) = (h.command, h.message_id.0);
+        if self.config.dangerous_skip_signature_verification {
+            return Ok(());
+        }
+        if h.flags.is_signed() {
+            if !s.is_ready() || verify_message(signer, msg) {
+                return Ok(());
+            }
+            return Err(ConnectionError::SignatureMismatch { command, message_id });
+        }
+        if protect {
+            return Err(ConnectionError::UnprotectedResponse { command, message_id });
+        }
+        Ok(())
+    }
+
+    fn handle_message(&mut self, now: Instant, h: Header, msg: Bytes, encrypted: bool) {
+        self.credits.grant(h.credits);
+        if h.message_id.0 == u64::MAX {
+            if h.command == Command::OplockBreak {
+                match ResponseBody::decode(&h, &msg) {
+                    Ok(body) => self.events.push_back(Event::Break(Response { header: h, body, raw: msg })),
+                    Err(e) => self.fail(ConnectionError::Decode(e)),
+                }
+            }
+            return;
+        }
+        let Some(p) = self.pending.get_mut(&h.message_id.0) else {
+            // A late answer to a request that timed out: credits counted, nothing else.
+            return;
+        };
+        if h.status == NtStatus::PENDING && h.flags.is_async() {
+            p.async_id = Some(h.async_id);
+            p.deadline = match p.command {
+                Command::ChangeNotify | Command::Lock => None,
+                _ => Some(now + self.config.pending_timeout),
+            };
+            let (id, async_id) = (p.id, h.async_id);
+            self.events.push_back(Event::Interim { id, async_id });
+            return;
+        }
+        // Invariant: get_mut just found it.
+        let p = self.pending.remove(&h.message_id.0).expect("found above");
+        self.credits.settle(p.charge);
+        match p.kind {
+            Kind::Keepalive => self.keepalive_in_flight = false,
+            Kind::SetupLeg(idx) => self.handle_setup_response(now, p, idx, h, msg, encrypted),
+            Kind::User => self.handle_user_response(p, h, msg),
+        }
+    }
+
+    fn handle_user_response(&mut self, p: Pending, h: Header, msg: Bytes) {
+        let result = decode_result(&h, &msg);
+        if let Ok(r) = &result {
+            if let Err(e) = self.apply_state(&p, r) {
+                self.events.push_back(Event::Completed { id: p.id, result });
+                return self.fail(e);
+            }
+        } else if p.command == Command::Negotiate {
+            let status = result.as_ref().err().and_then(RequestError::status).unwrap_or_default();
+            self.events.push_back(Event::Completed { id: p.id, result });
+            return self.fail(ConnectionError::NegotiateFailed(status));
+        }
+        self.events.push_back(Event::Completed { id: p.id, result });
+    }
+
+    /// Connection state that successful responses change.
+    fn apply_state(&mut self, p: &Pending, r: &Response) -> Result<(), ConnectionError> {
+        match &r.body {
+            ResponseBody::Negotiate(n) => self.handle_negotiate_response(n, &r.raw)?,
+            ResponseBody::TreeConnect(t) => {
+                if let Some(s) = p.session.map(|i| &mut self.sessions[i]) {
+                    if t.share_flags.is_encrypt_data() && !s.encrypted_trees.contains(&r.header.tree_id) {
+                        s.encrypted_trees.push(r.header.tree_id);
+                    }
+                }
+            }
+            ResponseBody::TreeDisconnect(_) => {
+                if let (Some(s), Some(t)) = (p.session.map(|i| &mut self.sessions[i]), p.tree) {
+                    s.encrypted_trees.retain(|x| *x != t);
+                }
+            }
+            ResponseBody::Logoff(_) => {
+                if let Some(i) = p.session {
+                    self.sessions[i].state = super::SessionState::Gone;
+                    let id = self.sessions[i].id;
+                    self.session_index.remove(&id);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A response's result: typed body on success (and on warnings that carry a body),
+/// else the status with the ERROR body.
+pub(super) fn decode_result(h: &Header, msg: &Bytes) -> Result<Response, RequestError> {
+    let status_error = || {
+        Err(RequestError::Status(Box::new(StatusError {
+            command: h.command,
+            status: h.status,
+            header: h.clone(),
+            error: ErrorResponse::decode(msg).unwrap_or_default(),
+        })))
+    };
+    if h.status.is_error() {
+        return status_error();
+    }
+    match ResponseBody::decode(h, msg) {
+        Ok(body) => Ok(Response { header: h.clone(), body, raw: msg.clone() }),
+        Err(_) if h.status != NtStatus::SUCCESS => status_error(),
+        Err(error) => Err(RequestError::Decode { command: h.command, error }),
+    }
+}

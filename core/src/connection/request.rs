@@ -1,0 +1,105 @@
+//! Requests as the caller builds them, and what comes back.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::wire::{
+    AsyncId, Command, Header, HeaderFlags, MessageId, RequestBody, ResponseBody, SessionId, TreeId,
+};
+
+/// Opaque handle of a submitted request, assigned at submit and never reused.
+/// Separate from the wire MessageId, which is assigned when credits allow sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// Header fields the caller wants encoded exactly as given; `None` means "compute".
+///
+/// Setting these produces deliberately odd or malformed requests: the connection still
+/// tracks the request under the MessageId it actually sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeaderOverrides {
+    pub credit_charge: Option<u16>,
+    /// ChannelSequence (requests share the Status slot, MS-SMB2 2.2.1.2).
+    pub channel_sequence: Option<u16>,
+    pub credit_request: Option<u16>,
+    pub flags: Option<HeaderFlags>,
+    pub next_command: Option<u32>,
+    pub message_id: Option<MessageId>,
+    pub process_id: Option<u32>,
+    pub tree_id: Option<TreeId>,
+    pub async_id: Option<AsyncId>,
+    pub session_id: Option<SessionId>,
+    /// Sent verbatim instead of computing the signature.
+    pub signature: Option<[u8; 16]>,
+}
+
+/// A request: a body plus routing and per-request policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub body: RequestBody,
+    /// Session whose keys sign/encrypt this request and whose id goes in the header.
+    pub session: Option<SessionId>,
+    /// Tree whose id goes in the header (and whose EncryptData applies).
+    pub tree: Option<TreeId>,
+    /// Wire fields to force.
+    pub header: HeaderOverrides,
+    /// Force signing on (`Some(true)`) or off (`Some(false)`); `None` follows policy.
+    pub sign: Option<bool>,
+    /// Force encryption on or off; `None` follows policy.
+    pub encrypt: Option<bool>,
+    /// Overrides the configured request deadline.
+    pub timeout: Option<Duration>,
+}
+
+impl Request {
+    /// A request with default routing and policy.
+    pub fn new(body: impl Into<RequestBody>) -> Self {
+        Self {
+            body: body.into(),
+            session: None,
+            tree: None,
+            header: HeaderOverrides::default(),
+            sign: None,
+            encrypt: None,
+            timeout: None,
+        }
+    }
+
+    /// Routes the request through `session`.
+    pub fn session(mut self, session: SessionId) -> Self {
+        self.session = Some(session);
+        self
+    }
+
+    /// Addresses `tree` (of the request's session).
+    pub fn tree(mut self, session: SessionId, tree: TreeId) -> Self {
+        self.session = Some(session);
+        self.tree = Some(tree);
+        self
+    }
+
+    /// The command of the body.
+    pub fn command(&self) -> Command {
+        self.body.command()
+    }
+
+    /// Payload size for credit charging: bytes sent or expected, whichever is larger
+    /// (MS-SMB2 3.2.4.1.5).
+    pub(crate) fn payload_size(&self) -> usize {
+        match &self.body {
+            RequestBody::Read(r) => r.length as usize,
+            RequestBody::Write(w) => w.data.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// A successful (or warning-status) response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub header: Header,
+    pub body: ResponseBody,
+    /// The whole message as received (after decryption), header included.
+    pub raw: Bytes,
+}

@@ -1,0 +1,68 @@
+//! Per-session state: authentication progress, keys, signing and encryption policy.
+
+use crate::auth::{Authenticator, FileTime};
+use crate::crypto::{MessageCipher, MessageSigner, PreauthHash};
+use crate::wire::{SessionFlags, SessionId, TreeId};
+
+use super::RequestId;
+
+/// Where a session is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SessionState {
+    /// SESSION_SETUP legs in progress.
+    SettingUp,
+    /// Authenticated and usable.
+    Ready,
+    /// Failed setup or logged off.
+    Gone,
+}
+
+pub(crate) struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) state: SessionState,
+    pub(crate) auth: Box<dyn Authenticator>,
+    pub(crate) wall_time: Option<FileTime>,
+    /// The caller's handle for the whole multi-leg setup.
+    pub(crate) setup_request: RequestId,
+    /// 3.1.1 session preauth hash (MS-SMB2 3.2.5.3.1).
+    pub(crate) preauth: Option<PreauthHash>,
+    pub(crate) flags: SessionFlags,
+    pub(crate) signer: Option<Box<dyn MessageSigner>>,
+    pub(crate) encryptor: Option<Box<dyn MessageCipher>>,
+    pub(crate) decryptor: Option<Box<dyn MessageCipher>>,
+    pub(crate) signing_required: bool,
+    /// Encrypt every request of this session.
+    pub(crate) encrypt_data: bool,
+    /// Nonce = counter (8 bytes LE) || salt; unique per key while the counter is.
+    pub(crate) nonce_counter: u64,
+    pub(crate) nonce_salt: [u8; 4],
+    /// Trees of this session that require encryption.
+    pub(crate) encrypted_trees: Vec<TreeId>,
+}
+
+impl Session {
+    /// Next transform nonce (MS-SMB2 3.1.4.3: never reused with the same key).
+    pub(crate) fn next_nonce(&mut self) -> [u8; 16] {
+        let mut n = [0; 16];
+        n[..8].copy_from_slice(&self.nonce_counter.to_le_bytes());
+        // CCM uses 11 bytes, GCM 12: the salt fills bytes 8..11 (or 8..12).
+        n[8..12].copy_from_slice(&self.nonce_salt);
+        self.nonce_counter += 1;
+        n
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.state == SessionState::Ready
+    }
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("state", &self.state)
+            .field("signing_required", &self.signing_required)
+            .field("encrypt_data", &self.encrypt_data)
+            .finish_non_exhaustive()
+    }
+}
