@@ -8,6 +8,13 @@ use core::fmt;
 
 use crate::rng::Rng;
 
+pub mod der;
+pub mod ntlm;
+pub mod spnego;
+
+pub use ntlm::{Credentials, Ntlm};
+pub use spnego::Spnego;
+
 /// Windows FILETIME: 100-nanosecond intervals since 1601-01-01 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct FileTime(pub u64);
@@ -54,6 +61,8 @@ pub enum AuthError {
     UnexpectedToken,
     /// No timestamp in the CHALLENGE and no wall time supplied.
     NoTimestamp,
+    /// The server selected a variant this client refuses (e.g. NTLMv1); the string says which.
+    Unsupported(&'static str),
 }
 
 impl fmt::Display for AuthError {
@@ -67,6 +76,7 @@ impl fmt::Display for AuthError {
             Self::NoTimestamp => {
                 f.write_str("server sent no timestamp and no wall time was supplied")
             }
+            Self::Unsupported(what) => write!(f, "unsupported authentication variant: {what}"),
         }
     }
 }
@@ -82,7 +92,11 @@ impl std::error::Error for AuthError {}
 /// and returns [`AuthStep::Done`].
 pub trait Authenticator: Send + fmt::Debug {
     /// Consumes one server token and produces the next client move.
-    fn step(&mut self, ctx: &mut AuthContext<'_>, server_token: &[u8]) -> Result<AuthStep, AuthError>;
+    fn step(
+        &mut self,
+        ctx: &mut AuthContext<'_>,
+        server_token: &[u8],
+    ) -> Result<AuthStep, AuthError>;
     /// The session key (MS-SMB2 3.2.5.3: the first 16 bytes of the GSS session key),
     /// available once the last client token was produced.
     fn session_key(&self) -> Option<&[u8]>;
