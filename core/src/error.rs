@@ -9,6 +9,7 @@ use crate::wire::{Command, DecodeError, ErrorResponse, Header, NtStatus};
 /// A fatal, sticky connection failure, delivered once as
 /// [`Event::ConnectionLost`](crate::Event::ConnectionLost). Every outstanding request
 /// completes with [`RequestError::ConnectionLost`] before it.
+#[allow(missing_docs)] // variant fields are self-describing
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConnectionError {
@@ -68,6 +69,7 @@ impl std::error::Error for ConnectionError {}
 
 /// Why one request failed. The connection may still be usable (except for
 /// [`ConnectionLost`](Self::ConnectionLost)).
+#[allow(missing_docs)] // variant fields are self-describing
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequestError {
@@ -100,6 +102,7 @@ pub enum RequestError {
 }
 
 /// A failed response: the status, its header and the ERROR body with its contexts.
+#[allow(missing_docs)] // fields follow MS-SMB2 names
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusError {
     pub command: Command,
@@ -143,6 +146,7 @@ impl fmt::Display for RequestError {
 impl std::error::Error for RequestError {}
 
 /// The caller used the API wrongly; nothing was sent.
+#[allow(missing_docs)] // variant fields are self-describing
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UsageError {

@@ -30,6 +30,7 @@ use credits::CreditWindow;
 use session::{Session, SessionState};
 
 /// What the connection reports to its driver, drained with [`Connection::poll_event`].
+#[allow(missing_docs)] // variant fields are self-describing
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Event {
@@ -46,6 +47,7 @@ pub enum Event {
 }
 
 /// What NEGOTIATE settled (MS-SMB2 3.2.5.2).
+#[allow(missing_docs)] // fields follow MS-SMB2 names
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NegotiateInfo {
     pub dialect: Dialect,
@@ -64,6 +66,7 @@ pub struct NegotiateInfo {
 }
 
 /// A session's negotiated protection, for callers and tests.
+#[allow(missing_docs)] // fields follow MS-SMB2 names
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionInfo {
     pub id: SessionId,

@@ -106,7 +106,6 @@ impl Connection {
                 "compressed message without negotiated compression",
             )),
             Ok(FrameKind::Smb1) => self.fail(ConnectionError::Smb1Only),
-            Ok(_) => self.fail(ConnectionError::ProtocolViolation("unknown frame kind")),
             Err(e) => self.fail(ConnectionError::NotSmb(e)),
         }
     }

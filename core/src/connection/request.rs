@@ -17,6 +17,7 @@ pub struct RequestId(pub u64);
 ///
 /// Setting these produces deliberately odd or malformed requests: the connection still
 /// tracks the request under the MessageId it actually sent.
+#[allow(missing_docs)] // fields follow MS-SMB2 names
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeaderOverrides {
     pub credit_charge: Option<u16>,
@@ -35,6 +36,7 @@ pub struct HeaderOverrides {
 }
 
 /// A request: a body plus routing and per-request policy.
+#[allow(missing_docs)] // fields follow MS-SMB2 names
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     pub body: RequestBody,
@@ -96,6 +98,7 @@ impl Request {
 }
 
 /// A successful (or warning-status) response.
+#[allow(missing_docs)] // fields follow MS-SMB2 names
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     pub header: Header,
