@@ -50,10 +50,20 @@ impl fmt::Display for ConnectionError {
             Self::Decode(e) => write!(f, "undecodable message from server: {e}"),
             Self::NegotiateFailed(s) => write!(f, "NEGOTIATE failed: {s}"),
             Self::ProtocolViolation(what) => write!(f, "protocol violation: {what}"),
-            Self::SignatureMismatch { command, message_id } => {
-                write!(f, "bad signature on {} response (MessageId {message_id})", command.name())
+            Self::SignatureMismatch {
+                command,
+                message_id,
+            } => {
+                write!(
+                    f,
+                    "bad signature on {} response (MessageId {message_id})",
+                    command.name()
+                )
             }
-            Self::UnprotectedResponse { command, message_id } => write!(
+            Self::UnprotectedResponse {
+                command,
+                message_id,
+            } => write!(
                 f,
                 "{} response (MessageId {message_id}) was neither signed nor encrypted as required",
                 command.name()
@@ -94,7 +104,10 @@ pub enum RequestError {
     /// The request needs more credits than the server will ever grant.
     InsufficientCredits { needed: u16, available: u32 },
     /// The response could not be decoded.
-    Decode { command: Command, error: DecodeError },
+    Decode {
+        command: Command,
+        error: DecodeError,
+    },
     /// The encoded request exceeds the 16 MiB Direct TCP frame limit.
     FrameTooLarge { size: usize },
     /// The crypto provider refused the negotiated algorithm.
@@ -129,15 +142,30 @@ impl fmt::Display for RequestError {
             Self::Cancelled { command } => write!(f, "{} cancelled", command.name()),
             Self::ConnectionLost(e) => write!(f, "connection lost: {e}"),
             Self::Auth(e) => write!(f, "authentication failed: {e}"),
-            Self::GuestRefused => f.write_str("server logged us on as guest (refused; see dangerous_allow_guest)"),
-            Self::AnonymousRefused => f.write_str("server gave an anonymous session to a named logon"),
-            Self::EncryptionUnavailable => f.write_str("encryption required but not available with this server"),
-            Self::SigningUnavailable => f.write_str("signing required but the session has no signing key"),
-            Self::InsufficientCredits { needed, available } => {
-                write!(f, "request needs {needed} credits, server granted {available}")
+            Self::GuestRefused => {
+                f.write_str("server logged us on as guest (refused; see dangerous_allow_guest)")
             }
-            Self::Decode { command, error } => write!(f, "bad {} response: {error}", command.name()),
-            Self::FrameTooLarge { size } => write!(f, "request of {size} bytes exceeds the frame limit"),
+            Self::AnonymousRefused => {
+                f.write_str("server gave an anonymous session to a named logon")
+            }
+            Self::EncryptionUnavailable => {
+                f.write_str("encryption required but not available with this server")
+            }
+            Self::SigningUnavailable => {
+                f.write_str("signing required but the session has no signing key")
+            }
+            Self::InsufficientCredits { needed, available } => {
+                write!(
+                    f,
+                    "request needs {needed} credits, server granted {available}"
+                )
+            }
+            Self::Decode { command, error } => {
+                write!(f, "bad {} response: {error}", command.name())
+            }
+            Self::FrameTooLarge { size } => {
+                write!(f, "request of {size} bytes exceeds the frame limit")
+            }
             Self::Crypto(e) => write!(f, "crypto: {e}"),
         }
     }
@@ -174,7 +202,9 @@ impl fmt::Display for UsageError {
             Self::AlreadyNegotiated => f.write_str("NEGOTIATE already sent"),
             Self::UnknownSession => f.write_str("unknown session"),
             Self::UnknownRequest => f.write_str("unknown request"),
-            Self::PayloadTooLarge { size, max } => write!(f, "payload of {size} bytes exceeds {max}"),
+            Self::PayloadTooLarge { size, max } => {
+                write!(f, "payload of {size} bytes exceeds {max}")
+            }
             Self::Auth(e) => write!(f, "authentication: {e}"),
         }
     }

@@ -21,7 +21,12 @@ pub struct Rng {
 impl Rng {
     /// Creates a generator from a 32-byte seed.
     pub fn from_seed(seed: [u8; 32]) -> Self {
-        Self { seed, counter: 0, block: [0; 32], used: 32 }
+        Self {
+            seed,
+            counter: 0,
+            block: [0; 32],
+            used: 32,
+        }
     }
 
     /// Fills `out` with the next bytes of the stream.

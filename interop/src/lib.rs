@@ -56,13 +56,19 @@ impl Target {
     /// `PIKE_SIGN`, `PIKE_ENCRYPT`, `PIKE_MAX_DIALECT`. `None` if `PIKE_SERVER` is unset.
     pub fn from_env() -> Result<Option<Self>, String> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let Some(server) = var("PIKE_SERVER") else { return Ok(None) };
+        let Some(server) = var("PIKE_SERVER") else {
+            return Ok(None);
+        };
         let port = match var("PIKE_PORT") {
-            Some(p) => p.parse().map_err(|_| format!("PIKE_PORT={p:?} is not a port"))?,
+            Some(p) => p
+                .parse()
+                .map_err(|_| format!("PIKE_PORT={p:?} is not a port"))?,
             None => 445,
         };
         let creds = var("PIKE_CREDS").ok_or("PIKE_CREDS is not set")?;
-        let (account, password) = creds.split_once('%').ok_or("PIKE_CREDS needs user%password")?;
+        let (account, password) = creds
+            .split_once('%')
+            .ok_or("PIKE_CREDS needs user%password")?;
         let (domain, user) = account.split_once('\\').unwrap_or(("", account));
         let flag = |k: &str| match var(k) {
             Some(v) => parse_bool(&v).ok_or(format!("{k}={v:?} is not yes/no")),
@@ -140,14 +146,19 @@ pub fn seed() -> [u8; 32] {
             return s;
         }
     }
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
     s[..16].copy_from_slice(&t.to_le_bytes());
     s
 }
 
 /// Wall time as FILETIME, for NTLMv2 when the server sends no timestamp.
 pub fn wall_time() -> FileTime {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     FileTime::from_unix(d.as_secs(), d.subsec_nanos())
 }
 
@@ -182,7 +193,11 @@ impl Driver {
     /// Writes out everything the connection wants to send.
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.clear();
-        while self.conn.poll_transmit(Instant::now(), &mut self.out).is_some() {}
+        while self
+            .conn
+            .poll_transmit(Instant::now(), &mut self.out)
+            .is_some()
+        {}
         if !self.out.is_empty() {
             self.sock.write_all(&self.out)?;
         }
@@ -222,13 +237,21 @@ impl Driver {
             let timeout = self
                 .conn
                 .poll_timeout()
-                .map(|t| t.saturating_duration_since(now).max(Duration::from_millis(1)))
+                .map(|t| {
+                    t.saturating_duration_since(now)
+                        .max(Duration::from_millis(1))
+                })
                 .unwrap_or(Duration::from_secs(60));
             self.sock.set_read_timeout(Some(timeout)).ok();
             match self.sock.read(&mut buf) {
                 Ok(0) => self.conn.handle_eof(Instant::now()),
                 Ok(n) => self.conn.handle_input(Instant::now(), &buf[..n]),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     self.conn.handle_timeout(Instant::now());
                 }
                 Err(_) => self.conn.handle_eof(Instant::now()),
@@ -247,7 +270,10 @@ impl Driver {
         let mut d = Self::connect((&target.server, target.port), target.config()).expect("connect");
         let id = d.conn.negotiate(Instant::now()).expect("negotiate");
         d.wait(id)?;
-        let id = d.conn.session_setup(Instant::now(), target.auth(), Some(wall_time())).expect("session_setup");
+        let id = d
+            .conn
+            .session_setup(Instant::now(), target.auth(), Some(wall_time()))
+            .expect("session_setup");
         let r = d.wait(id)?;
         let sid = r.header.session_id;
         Ok((d, sid))

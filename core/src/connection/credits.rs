@@ -30,7 +30,13 @@ pub struct CreditStats {
 impl CreditWindow {
     pub(crate) fn new() -> Self {
         // One credit before NEGOTIATE (MS-SMB2 3.2.4.1.5: MessageId 0).
-        Self { available: 1, next_message_id: 0, in_flight: 0, multi_credit: false, total_granted: 1 }
+        Self {
+            available: 1,
+            next_message_id: 0,
+            in_flight: 0,
+            multi_credit: false,
+            total_granted: 1,
+        }
     }
 
     /// Credits a request with this payload consumes (at least 1).

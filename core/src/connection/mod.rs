@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::Instant;
 use crate::auth::{Authenticator, FileTime};
 use crate::config::ClientConfig;
 use crate::crypto::{CipherId, PreauthHash, SigningAlgorithm};
@@ -24,7 +25,6 @@ use crate::wire::{
     AsyncId, Capabilities, Command, Dialect, FrameDecoder, MAX_FRAME_LEN, RequestBody,
     SecurityMode, SessionFlags, SessionId,
 };
-use crate::Instant;
 
 use credits::CreditWindow;
 use session::{Session, SessionState};
@@ -39,7 +39,10 @@ pub enum Event {
     /// The server answered STATUS_PENDING: the request went async (MS-SMB2 3.2.5.1.5).
     Interim { id: RequestId, async_id: AsyncId },
     /// A request finished, successfully or not. Each [`RequestId`] completes exactly once.
-    Completed { id: RequestId, result: Result<Response, RequestError> },
+    Completed {
+        id: RequestId,
+        result: Result<Response, RequestError>,
+    },
     /// An unsolicited OPLOCK_BREAK (oplock or lease break notification).
     Break(Response),
     /// The connection failed; nothing follows this event.
@@ -208,7 +211,9 @@ impl Connection {
         wall_time: Option<FileTime>,
     ) -> Result<RequestId, UsageError> {
         self.check_open()?;
-        let Some(neg) = &self.negotiated else { return Err(UsageError::NotNegotiated) };
+        let Some(neg) = &self.negotiated else {
+            return Err(UsageError::NotNegotiated);
+        };
         let preauth = (neg.dialect == Dialect::Smb311).then(|| self.preauth.clone());
         let id = self.next_id();
         let idx = self.sessions.len();
@@ -229,7 +234,11 @@ impl Connection {
             nonce_salt: self.rng.bytes(),
             encrypted_trees: Vec::new(),
         });
-        let token = self.negotiated.as_ref().map(|n| n.security_buffer.clone()).unwrap_or_default();
+        let token = self
+            .negotiated
+            .as_ref()
+            .map(|n| n.security_buffer.clone())
+            .unwrap_or_default();
         match self.auth_step(idx, &token) {
             Ok(Some(tok)) => {
                 self.queue_setup_leg(now, idx, tok);
@@ -253,13 +262,24 @@ impl Connection {
             return Err(UsageError::NotNegotiated);
         }
         let session = match request.session {
-            Some(sid) => Some(*self.session_index.get(&sid).ok_or(UsageError::UnknownSession)?),
+            Some(sid) => Some(
+                *self
+                    .session_index
+                    .get(&sid)
+                    .ok_or(UsageError::UnknownSession)?,
+            ),
             None => None,
         };
         self.check_payload(&request)?;
         let id = self.next_id();
         let deadline = now + request.timeout.unwrap_or(self.config.request_timeout);
-        self.queue.push_back(Queued { id, request, deadline, kind: Kind::User, session });
+        self.queue.push_back(Queued {
+            id,
+            request,
+            deadline,
+            kind: Kind::User,
+            session,
+        });
         Ok(id)
     }
 
@@ -277,8 +297,11 @@ impl Connection {
             });
             return Ok(());
         }
-        let (&message_id, p) =
-            self.pending.iter().find(|(_, p)| p.id == id).ok_or(UsageError::UnknownRequest)?;
+        let (&message_id, p) = self
+            .pending
+            .iter()
+            .find(|(_, p)| p.id == id)
+            .ok_or(UsageError::UnknownRequest)?;
         self.cancels.push_back(CancelTarget {
             message_id,
             async_id: p.async_id,
@@ -361,7 +384,9 @@ impl Connection {
 
     /// MaxTransactSize: the cap on output buffers of QUERY_* and IOCTL.
     pub fn max_transact_size(&self) -> usize {
-        self.negotiated.as_ref().map_or(65536, |n| n.max_transact_size as usize)
+        self.negotiated
+            .as_ref()
+            .map_or(65536, |n| n.max_transact_size as usize)
     }
 
     /// Requests sent and awaiting a response.
@@ -392,7 +417,11 @@ impl Connection {
             RequestBody::Write(_) => self.negotiated.as_ref().map_or(0, |n| n.max_write_size),
             _ => return Ok(()),
         } as usize;
-        let max = if self.credits.multi_credit { max } else { max.min(65536) };
+        let max = if self.credits.multi_credit {
+            max
+        } else {
+            max.min(65536)
+        };
         if size > max {
             return Err(UsageError::PayloadTooLarge { size, max });
         }
@@ -400,7 +429,11 @@ impl Connection {
     }
 
     fn check_open(&self) -> Result<(), UsageError> {
-        if self.closed.is_some() { Err(UsageError::Closed) } else { Ok(()) }
+        if self.closed.is_some() {
+            Err(UsageError::Closed)
+        } else {
+            Ok(())
+        }
     }
 
     fn next_id(&mut self) -> RequestId {
@@ -424,13 +457,23 @@ impl Connection {
         }
         self.closed = Some(err.clone());
         let lost = || Err(RequestError::ConnectionLost(err.clone()));
-        let mut ids: Vec<RequestId> =
-            self.queue.drain(..).filter(|q| q.kind != Kind::Keepalive).map(|q| q.id).collect();
-        ids.extend(self.pending.drain().filter(|(_, p)| p.kind != Kind::Keepalive).map(|(_, p)| p.id));
+        let mut ids: Vec<RequestId> = self
+            .queue
+            .drain(..)
+            .filter(|q| q.kind != Kind::Keepalive)
+            .map(|q| q.id)
+            .collect();
+        ids.extend(
+            self.pending
+                .drain()
+                .filter(|(_, p)| p.kind != Kind::Keepalive)
+                .map(|(_, p)| p.id),
+        );
         ids.sort();
         ids.dedup();
         for id in ids {
-            self.events.push_back(Event::Completed { id, result: lost() });
+            self.events
+                .push_back(Event::Completed { id, result: lost() });
         }
         self.cancels.clear();
         for s in &mut self.sessions {

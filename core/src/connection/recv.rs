@@ -59,7 +59,11 @@ impl Connection {
                 self.fail(ConnectionError::KeepaliveTimeout);
                 return;
             }
-            self.complete_with(p.id, p.kind, Err(RequestError::Timeout { command: p.command }));
+            self.complete_with(
+                p.id,
+                p.kind,
+                Err(RequestError::Timeout { command: p.command }),
+            );
         }
         if self.keepalive_due().is_some_and(|t| t <= now) {
             self.keepalive_in_flight = true;
@@ -123,7 +127,9 @@ impl Connection {
             let next = header.next_command as usize;
             let end = if next == 0 { frame.len() } else { at + next };
             if next != 0 && (next < HEADER_LEN || end > frame.len()) {
-                return self.fail(ConnectionError::ProtocolViolation("NextCommand out of bounds"));
+                return self.fail(ConnectionError::ProtocolViolation(
+                    "NextCommand out of bounds",
+                ));
             }
             parts.push((at, end, header));
             if next == 0 {
@@ -165,12 +171,18 @@ impl Connection {
             return if sid == h.session_id || h.session_id.0 == 0 {
                 Ok(())
             } else {
-                Err(ConnectionError::ProtocolViolation("encrypted message names another session"))
+                Err(ConnectionError::ProtocolViolation(
+                    "encrypted message names another session",
+                ))
             };
         }
-        let Some(&idx) = self.session_index.get(&h.session_id) else { return Ok(()) };
+        let Some(&idx) = self.session_index.get(&h.session_id) else {
+            return Ok(());
+        };
         let s = &self.sessions[idx];
-        let Some(signer) = s.signer.as_deref() else { return Ok(()) };
+        let Some(signer) = s.signer.as_deref() else {
+            return Ok(());
+        };
         let request = self.pending.get(&h.message_id.0);
         let protect = s.signing_required
             || s.encrypt_data
@@ -183,10 +195,16 @@ impl Connection {
             if !s.is_ready() || verify_message(signer, msg) {
                 return Ok(());
             }
-            return Err(ConnectionError::SignatureMismatch { command, message_id });
+            return Err(ConnectionError::SignatureMismatch {
+                command,
+                message_id,
+            });
         }
         if protect {
-            return Err(ConnectionError::UnprotectedResponse { command, message_id });
+            return Err(ConnectionError::UnprotectedResponse {
+                command,
+                message_id,
+            });
         }
         Ok(())
     }
@@ -196,7 +214,11 @@ impl Connection {
         if h.message_id.0 == u64::MAX {
             if h.command == Command::OplockBreak {
                 match ResponseBody::decode(&h, &msg) {
-                    Ok(body) => self.events.push_back(Event::Break(Response { header: h, body, raw: msg })),
+                    Ok(body) => self.events.push_back(Event::Break(Response {
+                        header: h,
+                        body,
+                        raw: msg,
+                    })),
                     Err(e) => self.fail(ConnectionError::Decode(e)),
                 }
             }
@@ -234,7 +256,11 @@ impl Connection {
                 return self.fail(e);
             }
         } else if p.command == Command::Negotiate {
-            let status = result.as_ref().err().and_then(RequestError::status).unwrap_or_default();
+            let status = result
+                .as_ref()
+                .err()
+                .and_then(RequestError::status)
+                .unwrap_or_default();
             self.events.push_back(Event::Completed { id: p.id, result });
             return self.fail(ConnectionError::NegotiateFailed(status));
         }
@@ -247,7 +273,9 @@ impl Connection {
             ResponseBody::Negotiate(n) => self.handle_negotiate_response(n, &r.raw)?,
             ResponseBody::TreeConnect(t) => {
                 if let Some(s) = p.session.map(|i| &mut self.sessions[i]) {
-                    if t.share_flags.is_encrypt_data() && !s.encrypted_trees.contains(&r.header.tree_id) {
+                    if t.share_flags.is_encrypt_data()
+                        && !s.encrypted_trees.contains(&r.header.tree_id)
+                    {
                         s.encrypted_trees.push(r.header.tree_id);
                     }
                 }
@@ -285,8 +313,15 @@ pub(super) fn decode_result(h: &Header, msg: &Bytes) -> Result<Response, Request
         return status_error();
     }
     match ResponseBody::decode(h, msg) {
-        Ok(body) => Ok(Response { header: h.clone(), body, raw: msg.clone() }),
+        Ok(body) => Ok(Response {
+            header: h.clone(),
+            body,
+            raw: msg.clone(),
+        }),
         Err(_) if h.status != NtStatus::SUCCESS => status_error(),
-        Err(error) => Err(RequestError::Decode { command: h.command, error }),
+        Err(error) => Err(RequestError::Decode {
+            command: h.command,
+            error,
+        }),
     }
 }

@@ -41,7 +41,10 @@ impl Connection {
                     let available = self.credits.available;
                     self.events.push_back(Event::Completed {
                         id: q.id,
-                        result: Err(RequestError::InsufficientCredits { needed: charge, available }),
+                        result: Err(RequestError::InsufficientCredits {
+                            needed: charge,
+                            available,
+                        }),
                     });
                     continue;
                 }
@@ -80,7 +83,8 @@ impl Connection {
         };
         let message_id = header.message_id.0;
         let sig_override = o.signature.is_some();
-        let result = self.encode_message(&header, &q.request.body, q.session, prot, sig_override, out);
+        let result =
+            self.encode_message(&header, &q.request.body, q.session, prot, sig_override, out);
         if let Err(e) = result {
             self.credits.settle(charge);
             self.complete_with(q.id, q.kind, Err(e));
@@ -106,16 +110,27 @@ impl Connection {
 
     /// MS-SMB2 3.2.4.1.1 (signing) and 3.2.4.1.8 (encryption) for one request.
     fn protection_for(&self, q: &Queued) -> Protection {
-        let Some(s) = q.session.map(|i| &self.sessions[i]) else { return Protection::default() };
+        let Some(s) = q.session.map(|i| &self.sessions[i]) else {
+            return Protection::default();
+        };
         let command = q.request.command();
         if !s.is_ready() || matches!(command, Command::Negotiate | Command::SessionSetup) {
             return Protection::default();
         }
-        let tree_encrypted = q.request.tree.is_some_and(|t| s.encrypted_trees.contains(&t));
-        let encrypt = q.request.encrypt.unwrap_or(s.encrypt_data || tree_encrypted)
+        let tree_encrypted = q
+            .request
+            .tree
+            .is_some_and(|t| s.encrypted_trees.contains(&t));
+        let encrypt = q
+            .request
+            .encrypt
+            .unwrap_or(s.encrypt_data || tree_encrypted)
             && s.encryptor.is_some();
         // 3.1.1 signs TREE_CONNECT for every non-anonymous, non-guest session.
-        let is_311 = self.negotiated.as_ref().is_some_and(|n| n.dialect == Dialect::Smb311);
+        let is_311 = self
+            .negotiated
+            .as_ref()
+            .is_some_and(|n| n.dialect == Dialect::Smb311);
         let policy_sign = s.signing_required || (is_311 && command == Command::TreeConnect);
         let sign = !encrypt && q.request.sign.unwrap_or(policy_sign) && s.signer.is_some();
         Protection { sign, encrypt }
@@ -167,7 +182,8 @@ impl Connection {
             let s = &mut self.sessions[session.expect("encrypt implies a session")];
             let nonce = s.next_nonce();
             let cipher = s.encryptor.as_ref().expect("encrypt implies an encryptor");
-            let sealed = seal_transform(cipher.as_ref(), &nonce, s.id.0, &mut out[frame_start + 4..]);
+            let sealed =
+                seal_transform(cipher.as_ref(), &nonce, s.id.0, &mut out[frame_start + 4..]);
             if let Err(e) = sealed {
                 out.truncate(frame_start);
                 return Err(RequestError::Crypto(e));
@@ -196,9 +212,19 @@ impl Connection {
             session_id: c.session.map_or(SessionId(0), |i| self.sessions[i].id),
             ..Header::default()
         };
-        let prot = Protection { sign: c.signed && !c.encrypted, encrypt: c.encrypted };
+        let prot = Protection {
+            sign: c.signed && !c.encrypted,
+            encrypt: c.encrypted,
+        };
         // A failed CANCEL encode (crypto refusal) leaves the target to its deadline.
-        let _ = self.encode_message(&header, &RequestBody::Cancel(CancelRequest), c.session, prot, false, out);
+        let _ = self.encode_message(
+            &header,
+            &RequestBody::Cancel(CancelRequest),
+            c.session,
+            prot,
+            false,
+            out,
+        );
     }
 
     /// Completes a request that failed before it was sent.

@@ -36,10 +36,16 @@ pub(super) fn negotiate_request(config: &ClientConfig, rng: &mut Rng) -> Negotia
             hash_algorithms: vec![HASH_SHA512],
             salt: Bytes::copy_from_slice(&salt),
         });
-        contexts.push(NegotiateContext::Encryption { ciphers: config.ciphers.clone() });
-        contexts.push(NegotiateContext::Signing { algorithms: config.signing_algorithms.clone() });
+        contexts.push(NegotiateContext::Encryption {
+            ciphers: config.ciphers.clone(),
+        });
+        contexts.push(NegotiateContext::Signing {
+            algorithms: config.signing_algorithms.clone(),
+        });
         if !config.server_name.is_empty() {
-            contexts.push(NegotiateContext::NetName { name: config.server_name.clone() });
+            contexts.push(NegotiateContext::NetName {
+                name: config.server_name.clone(),
+            });
         }
     }
     NegotiateRequest {
@@ -60,7 +66,9 @@ impl Connection {
         raw: &Bytes,
     ) -> Result<(), ConnectionError> {
         if !self.config.dialects.contains(&n.dialect) {
-            return Err(ConnectionError::ProtocolViolation("server chose a dialect we did not offer"));
+            return Err(ConnectionError::ProtocolViolation(
+                "server chose a dialect we did not offer",
+            ));
         }
         let mut cipher = None;
         let mut signing = match n.dialect {
@@ -71,7 +79,9 @@ impl Connection {
             let mut preauth_ok = false;
             for c in &n.contexts {
                 match c {
-                    NegotiateContext::PreauthIntegrity { hash_algorithms, .. } => {
+                    NegotiateContext::PreauthIntegrity {
+                        hash_algorithms, ..
+                    } => {
                         preauth_ok = hash_algorithms.as_slice() == [HASH_SHA512];
                     }
                     NegotiateContext::Encryption { ciphers } => {
@@ -97,7 +107,9 @@ impl Connection {
                 }
             }
             if !preauth_ok {
-                return Err(ConnectionError::ProtocolViolation("no SHA-512 preauth context"));
+                return Err(ConnectionError::ProtocolViolation(
+                    "no SHA-512 preauth context",
+                ));
             }
             self.preauth.update(raw);
         } else if n.dialect.is_smb3() && n.capabilities.contains(Capabilities::ENCRYPTION) {
@@ -118,14 +130,22 @@ impl Connection {
             security_buffer: n.security_buffer.clone(),
             system_time: n.system_time,
         });
-        self.events.push_back(Event::Negotiated { dialect: n.dialect });
+        self.events
+            .push_back(Event::Negotiated { dialect: n.dialect });
         Ok(())
     }
 
     /// One authenticator step for session `idx`: `Some(token)` to send, `None` when done.
-    pub(super) fn auth_step(&mut self, idx: usize, token: &[u8]) -> Result<Option<Vec<u8>>, AuthError> {
+    pub(super) fn auth_step(
+        &mut self,
+        idx: usize,
+        token: &[u8],
+    ) -> Result<Option<Vec<u8>>, AuthError> {
         let s = &mut self.sessions[idx];
-        let mut ctx = AuthContext { rng: &mut self.rng, wall_time: s.wall_time };
+        let mut ctx = AuthContext {
+            rng: &mut self.rng,
+            wall_time: s.wall_time,
+        };
         Ok(match s.auth.step(&mut ctx, token)? {
             AuthStep::Send(t) => Some(t),
             AuthStep::Done => None,
@@ -183,13 +203,21 @@ impl Connection {
             }
             return match self.auth_step(idx, &body.security_buffer) {
                 Ok(Some(tok)) => self.queue_setup_leg(now, idx, tok),
-                Ok(None) => self.setup_failed(idx, id, Err(RequestError::Auth(AuthError::UnexpectedToken))),
+                Ok(None) => {
+                    self.setup_failed(idx, id, Err(RequestError::Auth(AuthError::UnexpectedToken)))
+                }
                 Err(e) => self.setup_failed(idx, id, Err(RequestError::Auth(e))),
             };
         }
         match self.auth_step(idx, &body.security_buffer) {
             Ok(None) => {}
-            Ok(Some(_)) => return self.setup_failed(idx, id, Err(RequestError::Auth(AuthError::UnexpectedToken))),
+            Ok(Some(_)) => {
+                return self.setup_failed(
+                    idx,
+                    id,
+                    Err(RequestError::Auth(AuthError::UnexpectedToken)),
+                );
+            }
             Err(e) => return self.setup_failed(idx, id, Err(RequestError::Auth(e))),
         }
         if let Err(e) = self.establish(idx, &h, &msg, body.session_flags, encrypted) {
@@ -204,15 +232,20 @@ impl Connection {
         self.events.push_back(Event::Completed { id, result });
     }
 
-    fn setup_failed(&mut self, idx: usize, id: super::RequestId, result: Result<super::Response, RequestError>) {
+    fn setup_failed(
+        &mut self,
+        idx: usize,
+        id: super::RequestId,
+        result: Result<super::Response, RequestError>,
+    ) {
         let s = &mut self.sessions[idx];
         s.state = SessionState::Gone;
         let sid = s.id;
         self.session_index.remove(&sid);
         let result = match result {
-            Ok(_) => Err(RequestError::ConnectionLost(ConnectionError::ProtocolViolation(
-                "unexpected SESSION_SETUP response",
-            ))),
+            Ok(_) => Err(RequestError::ConnectionLost(
+                ConnectionError::ProtocolViolation("unexpected SESSION_SETUP response"),
+            )),
             e => e,
         };
         self.events.push_back(Event::Completed { id, result });
@@ -229,7 +262,10 @@ impl Connection {
         encrypted: bool,
     ) -> Result<(), Establish> {
         // Invariant: sessions only exist after NEGOTIATE completed.
-        let neg = self.negotiated.clone().expect("negotiated before session setup");
+        let neg = self
+            .negotiated
+            .clone()
+            .expect("negotiated before session setup");
         let config = self.config.clone();
         let s = &mut self.sessions[idx];
         s.flags = flags;
@@ -241,7 +277,8 @@ impl Connection {
             return Err(Establish::Request(RequestError::AnonymousRefused));
         }
         let keyless = flags.is_guest() || flags.is_null() || anonymous;
-        let wants_encryption = config.encryption != EncryptionPolicy::IfRequired || flags.is_encrypt_data();
+        let wants_encryption =
+            config.encryption != EncryptionPolicy::IfRequired || flags.is_encrypt_data();
         if keyless {
             if config.encryption == EncryptionPolicy::Required {
                 return Err(Establish::Request(RequestError::EncryptionUnavailable));
@@ -253,12 +290,23 @@ impl Connection {
             return Ok(());
         }
         let Some(session_key) = s.auth.session_key().map(<[u8]>::to_vec) else {
-            return Err(Establish::Request(RequestError::Auth(AuthError::UnexpectedToken)));
+            return Err(Establish::Request(RequestError::Auth(
+                AuthError::UnexpectedToken,
+            )));
         };
         let preauth = s.preauth.as_ref().map(|p| *p.value());
-        let keys = derive_session_keys(neg.dialect.revision(), &session_key, preauth.as_ref(), neg.cipher);
+        let keys = derive_session_keys(
+            neg.dialect.revision(),
+            &session_key,
+            preauth.as_ref(),
+            neg.cipher,
+        );
         let provider = &config.crypto;
-        let signing_key = if neg.dialect.is_smb3() { keys.signing.as_bytes() } else { &session_key[..session_key.len().min(16)] };
+        let signing_key = if neg.dialect.is_smb3() {
+            keys.signing.as_bytes()
+        } else {
+            &session_key[..session_key.len().min(16)]
+        };
         let signer = provider
             .signer(neg.signing_algorithm, signing_key)
             .map_err(|e| Establish::Request(RequestError::Crypto(e)))?;
@@ -270,7 +318,9 @@ impl Connection {
                     s.encryptor = Some(e);
                     s.decryptor = Some(d);
                 }
-                (Err(e), _) | (_, Err(e)) => return Err(Establish::Request(RequestError::Crypto(e))),
+                (Err(e), _) | (_, Err(e)) => {
+                    return Err(Establish::Request(RequestError::Crypto(e)));
+                }
             }
         }
         if wants_encryption && s.encryptor.is_none() {
@@ -285,17 +335,21 @@ impl Connection {
         let must_sign = !encrypted && (neg.dialect == Dialect::Smb311 || s.signing_required);
         if h.flags.is_signed() && !encrypted {
             let mut copy = msg.to_vec();
-            if !verify_message(signer.as_ref(), &mut copy) && !config.dangerous_skip_signature_verification {
+            if !verify_message(signer.as_ref(), &mut copy)
+                && !config.dangerous_skip_signature_verification
+            {
                 return Err(Establish::Connection(ConnectionError::SignatureMismatch {
                     command: h.command,
                     message_id: h.message_id.0,
                 }));
             }
         } else if must_sign && !config.dangerous_skip_signature_verification {
-            return Err(Establish::Connection(ConnectionError::UnprotectedResponse {
-                command: h.command,
-                message_id: h.message_id.0,
-            }));
+            return Err(Establish::Connection(
+                ConnectionError::UnprotectedResponse {
+                    command: h.command,
+                    message_id: h.message_id.0,
+                },
+            ));
         }
         s.signer = Some(signer);
         s.state = SessionState::Ready;

@@ -102,7 +102,10 @@ impl RequestBody {
             Command::Cancel => CancelRequest::decode(msg)?.into(),
             Command::Echo => EchoRequest::decode(msg)?.into(),
             Command::OplockBreak => Self::OplockBreakAck(OplockBreak::decode(msg)?),
-            command => Self::Raw { command, body: Bytes::copy_from_slice(super::body(msg)?) },
+            command => Self::Raw {
+                command,
+                body: Bytes::copy_from_slice(super::body(msg)?),
+            },
         })
     }
 }
@@ -124,7 +127,10 @@ impl ResponseBody {
             Command::Write => WriteResponse::decode(msg)?.into(),
             Command::Echo => EchoResponse::decode(msg)?.into(),
             Command::OplockBreak => OplockBreak::decode(msg)?.into(),
-            command => Self::Raw { command, body: msg.slice(HEADER_LEN.min(msg.len())..) },
+            command => Self::Raw {
+                command,
+                body: msg.slice(HEADER_LEN.min(msg.len())..),
+            },
         })
     }
 }

@@ -123,7 +123,10 @@ pub struct CreateContext {
 impl CreateContext {
     /// A context from a name and its data.
     pub fn new(name: &[u8], data: impl Into<Bytes>) -> Self {
-        Self { name: Bytes::copy_from_slice(name), data: data.into() }
+        Self {
+            name: Bytes::copy_from_slice(name),
+            data: data.into(),
+        }
     }
 }
 
@@ -159,22 +162,39 @@ pub(crate) fn decode_create_contexts(buf: &[u8]) -> Result<Vec<CreateContext>, D
     let mut out = Vec::new();
     let mut at = 0usize;
     loop {
-        let ctx = buf.get(at..).ok_or(DecodeError::OutOfBounds { what: "create context" })?;
-        let (_, (next, name_off, name_len, _, data_off, data_len)) =
-            parse("create context", ctx, (le_u32, le_u16, le_u16, le_u16, le_u16, le_u32))?;
+        let ctx = buf.get(at..).ok_or(DecodeError::OutOfBounds {
+            what: "create context",
+        })?;
+        let (_, (next, name_off, name_len, _, data_off, data_len)) = parse(
+            "create context",
+            ctx,
+            (le_u32, le_u16, le_u16, le_u16, le_u16, le_u32),
+        )?;
         let name = buffer_at(ctx, name_off.into(), name_len.into(), "create context name")?;
-        let data = buffer_at(ctx, data_off.into(), data_len as usize, "create context data")?;
-        out.push(CreateContext { name: Bytes::copy_from_slice(name), data: Bytes::copy_from_slice(data) });
+        let data = buffer_at(
+            ctx,
+            data_off.into(),
+            data_len as usize,
+            "create context data",
+        )?;
+        out.push(CreateContext {
+            name: Bytes::copy_from_slice(name),
+            data: Bytes::copy_from_slice(data),
+        });
         if next == 0 {
             return Ok(out);
         }
         // A Next that does not move forward would loop forever.
         if (next as usize) < 16 {
-            return Err(DecodeError::Invalid { what: "create context Next" });
+            return Err(DecodeError::Invalid {
+                what: "create context Next",
+            });
         }
         at = at
             .checked_add(next as usize)
-            .ok_or(DecodeError::OutOfBounds { what: "create context Next" })?;
+            .ok_or(DecodeError::OutOfBounds {
+                what: "create context Next",
+            })?;
     }
 }
 
@@ -234,7 +254,11 @@ impl CreateRequest {
             (len32(start - base), len32(out.len() - start))
         };
         patch_u16(out, fields_at, self.name_offset.unwrap_or(name_off));
-        patch_u16(out, fields_at + 2, self.name_length.unwrap_or(len16(name.len())));
+        patch_u16(
+            out,
+            fields_at + 2,
+            self.name_length.unwrap_or(len16(name.len())),
+        );
         patch_u32(out, fields_at + 4, self.contexts_offset.unwrap_or(ctx_off));
         patch_u32(out, fields_at + 8, self.contexts_length.unwrap_or(ctx_len));
     }
@@ -250,7 +274,8 @@ impl CreateRequest {
                 (le_u16, le_u16, le_u32, le_u32),
             ),
         )?;
-        let ((size, sec, oplock, imp, flags, _), (da, fa, sa, cd, co), (no, nl, co_off, co_len)) = f;
+        let ((size, sec, oplock, imp, flags, _), (da, fa, sa, cd, co), (no, nl, co_off, co_len)) =
+            f;
         expect_size("CREATE request", size, 57)?;
         let name = buffer_at(msg, no.into(), nl.into(), "CREATE name")?;
         let ctx = buffer_at(msg, co_off as usize, co_len as usize, "CREATE contexts")?;
@@ -265,7 +290,11 @@ impl CreateRequest {
             create_disposition: cd,
             create_options: co,
             name: super::from_utf16le(name),
-            contexts: if ctx.is_empty() { Vec::new() } else { decode_create_contexts(ctx)? },
+            contexts: if ctx.is_empty() {
+                Vec::new()
+            } else {
+                decode_create_contexts(ctx)?
+            },
             name_offset: Some(no),
             name_length: Some(nl),
             contexts_offset: Some(co_off),
@@ -298,7 +327,12 @@ impl CreateResponse {
         out.put_u8(self.oplock_level);
         out.put_u8(self.flags);
         out.put_u32_le(self.create_action);
-        for t in [self.creation_time, self.last_access_time, self.last_write_time, self.change_time] {
+        for t in [
+            self.creation_time,
+            self.last_access_time,
+            self.last_write_time,
+            self.change_time,
+        ] {
             out.put_u64_le(t);
         }
         out.put_u64_le(self.allocation_size);
@@ -331,7 +365,8 @@ impl CreateResponse {
                 (le_u32, le_u32, take(16usize), le_u32, le_u32),
             ),
         )?;
-        let ((size, oplock, flags, action), (ct, at, wt, cht, alloc, eof), (attrs, _, fid, co, cl)) = f;
+        let ((size, oplock, flags, action), (ct, at, wt, cht, alloc, eof), (attrs, _, fid, co, cl)) =
+            f;
         expect_size("CREATE response", size, 89)?;
         let ctx = buffer_at(msg, co as usize, cl as usize, "CREATE response contexts")?;
         Ok(Self {
@@ -346,7 +381,11 @@ impl CreateResponse {
             end_of_file: eof,
             file_attributes: attrs,
             file_id: FileId::from_bytes(fid.try_into().unwrap_or_default()),
-            contexts: if ctx.is_empty() { Vec::new() } else { decode_create_contexts(ctx)? },
+            contexts: if ctx.is_empty() {
+                Vec::new()
+            } else {
+                decode_create_contexts(ctx)?
+            },
         })
     }
 }

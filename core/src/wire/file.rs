@@ -32,10 +32,16 @@ impl CloseRequest {
 
     /// Decodes the body of `msg` (header included).
     pub fn decode(msg: &[u8]) -> Result<Self, DecodeError> {
-        let (_, (size, flags, _, fid)) =
-            parse("CLOSE request", body(msg)?, (le_u16, le_u16, le_u32, take(16usize)))?;
+        let (_, (size, flags, _, fid)) = parse(
+            "CLOSE request",
+            body(msg)?,
+            (le_u16, le_u16, le_u32, take(16usize)),
+        )?;
         expect_size("CLOSE request", size, 24)?;
-        Ok(Self { flags, file_id: file_id(fid) })
+        Ok(Self {
+            flags,
+            file_id: file_id(fid),
+        })
     }
 }
 
@@ -76,7 +82,10 @@ impl CloseResponse {
         let (_, ((size, flags, _), (ct, at, wt, cht, alloc, eof, attrs))) = parse(
             "CLOSE response",
             body(msg)?,
-            ((le_u16, le_u16, le_u32), (le_u64, le_u64, le_u64, le_u64, le_u64, le_u64, le_u32)),
+            (
+                (le_u16, le_u16, le_u32),
+                (le_u64, le_u64, le_u64, le_u64, le_u64, le_u64, le_u32),
+            ),
         )?;
         expect_size("CLOSE response", size, 60)?;
         Ok(Self {
@@ -109,10 +118,15 @@ impl FlushRequest {
 
     /// Decodes the body of `msg` (header included).
     pub fn decode(msg: &[u8]) -> Result<Self, DecodeError> {
-        let (_, (size, _, _, fid)) =
-            parse("FLUSH request", body(msg)?, (le_u16, le_u16, le_u32, take(16usize)))?;
+        let (_, (size, _, _, fid)) = parse(
+            "FLUSH request",
+            body(msg)?,
+            (le_u16, le_u16, le_u32, take(16usize)),
+        )?;
         expect_size("FLUSH request", size, 24)?;
-        Ok(Self { file_id: file_id(fid) })
+        Ok(Self {
+            file_id: file_id(fid),
+        })
     }
 }
 
@@ -149,7 +163,11 @@ impl ReadRequest {
         out.put_u32_le(self.minimum_count);
         out.put_u32_le(self.channel);
         out.put_u32_le(self.remaining_bytes);
-        let off = if self.channel_info.is_empty() { 0 } else { len16(rel(out, base) + 4) };
+        let off = if self.channel_info.is_empty() {
+            0
+        } else {
+            len16(rel(out, base) + 4)
+        };
         out.put_u16_le(off);
         out.put_u16_le(len16(self.channel_info.len()));
         if self.channel_info.is_empty() {
@@ -223,8 +241,16 @@ impl ReadResponse {
         )?;
         expect_size("READ response", size, 17)?;
         buffer_at(msg, off.into(), len as usize, "READ data")?;
-        let data = if len == 0 { Bytes::new() } else { msg.slice(off as usize..off as usize + len as usize) };
-        Ok(Self { data_remaining: rem, flags, data })
+        let data = if len == 0 {
+            Bytes::new()
+        } else {
+            msg.slice(off as usize..off as usize + len as usize)
+        };
+        Ok(Self {
+            data_remaining: rem,
+            flags,
+            data,
+        })
     }
 }
 
@@ -318,8 +344,11 @@ impl WriteResponse {
 
     /// Decodes the body of `msg` (header included).
     pub fn decode(msg: &[u8]) -> Result<Self, DecodeError> {
-        let (_, (size, _, count, remaining)) =
-            parse("WRITE response", body(msg)?, (le_u16, le_u16, le_u32, le_u32))?;
+        let (_, (size, _, count, remaining)) = parse(
+            "WRITE response",
+            body(msg)?,
+            (le_u16, le_u16, le_u32, le_u32),
+        )?;
         expect_size("WRITE response", size, 17)?;
         Ok(Self { count, remaining })
     }

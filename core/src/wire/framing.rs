@@ -35,7 +35,9 @@ pub fn classify(frame: &[u8]) -> Result<FrameKind, DecodeError> {
         Some([0xFD, b'S', b'M', b'B']) => Ok(FrameKind::Transform),
         Some([0xFC, b'S', b'M', b'B']) => Ok(FrameKind::Compressed),
         Some([0xFF, b'S', b'M', b'B']) => Ok(FrameKind::Smb1),
-        Some(_) => Err(DecodeError::Invalid { what: "ProtocolId (not an SMB peer)" }),
+        Some(_) => Err(DecodeError::Invalid {
+            what: "ProtocolId (not an SMB peer)",
+        }),
         None => Err(DecodeError::Truncated { what: "ProtocolId" }),
     }
 }
@@ -54,7 +56,10 @@ pub struct FrameDecoder {
 impl FrameDecoder {
     /// A decoder that refuses frames longer than `max_len` bytes.
     pub fn new(max_len: usize) -> Self {
-        Self { buf: BytesMut::new(), max_len: max_len.min(MAX_FRAME_LEN) }
+        Self {
+            buf: BytesMut::new(),
+            max_len: max_len.min(MAX_FRAME_LEN),
+        }
     }
 
     /// Appends received bytes.
@@ -73,14 +78,20 @@ impl FrameDecoder {
             return Ok(None);
         }
         if self.buf[0] != 0 {
-            return Err(DecodeError::Invalid { what: "Direct TCP header (not an SMB peer)" });
+            return Err(DecodeError::Invalid {
+                what: "Direct TCP header (not an SMB peer)",
+            });
         }
         if self.buf.len() < 4 {
             return Ok(None);
         }
-        let len = usize::from(self.buf[1]) << 16 | usize::from(self.buf[2]) << 8 | usize::from(self.buf[3]);
+        let len = usize::from(self.buf[1]) << 16
+            | usize::from(self.buf[2]) << 8
+            | usize::from(self.buf[3]);
         if len > self.max_len {
-            return Err(DecodeError::Invalid { what: "frame length (over the limit)" });
+            return Err(DecodeError::Invalid {
+                what: "frame length (over the limit)",
+            });
         }
         if len < 4 {
             return Err(DecodeError::Truncated { what: "frame" });

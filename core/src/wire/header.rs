@@ -224,18 +224,34 @@ impl Header {
         let (_, (_, size, credit_charge, status, command, credits, flags, next_command)) = parse(
             "SMB2 header",
             msg,
-            (tag(&PROTOCOL_ID[..]), le_u16, le_u16, le_u32, le_u16, le_u16, le_u32, le_u32),
+            (
+                tag(&PROTOCOL_ID[..]),
+                le_u16,
+                le_u16,
+                le_u32,
+                le_u16,
+                le_u16,
+                le_u32,
+                le_u32,
+            ),
         )
         .map_err(|_| {
             if msg.len() >= 4 && msg[..4] != PROTOCOL_ID {
-                DecodeError::Invalid { what: "SMB2 ProtocolId" }
+                DecodeError::Invalid {
+                    what: "SMB2 ProtocolId",
+                }
             } else {
-                DecodeError::Truncated { what: "SMB2 header" }
+                DecodeError::Truncated {
+                    what: "SMB2 header",
+                }
             }
         })?;
         super::expect_size("SMB2 header", size, HEADER_LEN as u16)?;
-        let (_, (message_id, id_slot, session_id, signature)) =
-            parse("SMB2 header", &msg[24..], (le_u64, take(8usize), le_u64, take(16usize)))?;
+        let (_, (message_id, id_slot, session_id, signature)) = parse(
+            "SMB2 header",
+            &msg[24..],
+            (le_u64, take(8usize), le_u64, take(16usize)),
+        )?;
         let flags = HeaderFlags(flags);
         let mut h = Self {
             credit_charge,

@@ -33,7 +33,10 @@ pub struct FileId {
 impl FileId {
     /// The all-ones FileId that related compound requests use for "the previous open"
     /// (MS-SMB2 3.2.4.1.4).
-    pub const RELATED: Self = Self { persistent: u64::MAX, volatile: u64::MAX };
+    pub const RELATED: Self = Self {
+        persistent: u64::MAX,
+        volatile: u64::MAX,
+    };
 
     /// The 16 wire bytes.
     pub fn to_bytes(self) -> [u8; 16] {
@@ -80,7 +83,13 @@ pub enum Dialect {
 
 impl Dialect {
     /// All dialects this crate implements, oldest first.
-    pub const ALL: [Self; 5] = [Self::Smb202, Self::Smb210, Self::Smb300, Self::Smb302, Self::Smb311];
+    pub const ALL: [Self; 5] = [
+        Self::Smb202,
+        Self::Smb210,
+        Self::Smb300,
+        Self::Smb302,
+        Self::Smb311,
+    ];
 
     /// Wire revision number.
     pub fn revision(self) -> u16 {

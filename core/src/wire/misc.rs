@@ -50,7 +50,10 @@ impl ErrorResponse {
             parse("ERROR response", body(msg)?, (le_u16, le_u8, le_u8, le_u32))?;
         expect_size("ERROR response", size, 9)?;
         let data = buffer_at(msg, 72, len as usize, "ERROR data")?;
-        Ok(Self { error_context_count: n, error_data: Bytes::copy_from_slice(data) })
+        Ok(Self {
+            error_context_count: n,
+            error_data: Bytes::copy_from_slice(data),
+        })
     }
 
     /// The 3.1.1 error contexts (MS-SMB2 2.2.2.1), each 8-byte aligned.
@@ -60,7 +63,10 @@ impl ErrorResponse {
         for _ in 0..self.error_context_count {
             let (r, (len, id)) = parse("error context", rest, (le_u32, le_u32))?;
             let data = buffer_at(r, 0, len as usize, "error context data")?;
-            out.push(ErrorContext { error_id: id, data: Bytes::copy_from_slice(data) });
+            out.push(ErrorContext {
+                error_id: id,
+                data: Bytes::copy_from_slice(data),
+            });
             let adv = (len as usize).next_multiple_of(8).min(r.len());
             rest = &r[adv..];
         }
@@ -86,7 +92,9 @@ impl OplockBreak {
     pub fn decode(msg: &[u8]) -> Result<Self, DecodeError> {
         let b = body(msg)?;
         let (_, structure_size) = parse("OPLOCK_BREAK", b, le_u16)?;
-        Ok(Self { structure_size, body: Bytes::copy_from_slice(b) })
+        Ok(Self {
+            structure_size,
+            body: Bytes::copy_from_slice(b),
+        })
     }
 }
-

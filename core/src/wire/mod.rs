@@ -51,7 +51,11 @@ pub enum DecodeError {
     /// An offset/length pair points outside the message.
     OutOfBounds { what: &'static str },
     /// StructureSize differs from the one the spec fixes for this PDU.
-    StructureSize { what: &'static str, expected: u16, got: u16 },
+    StructureSize {
+        what: &'static str,
+        expected: u16,
+        got: u16,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -60,7 +64,11 @@ impl fmt::Display for DecodeError {
             Self::Truncated { what } => write!(f, "truncated {what}"),
             Self::Invalid { what } => write!(f, "invalid {what}"),
             Self::OutOfBounds { what } => write!(f, "{what} points outside the message"),
-            Self::StructureSize { what, expected, got } => {
+            Self::StructureSize {
+                what,
+                expected,
+                got,
+            } => {
                 write!(f, "{what}: StructureSize {got}, expected {expected}")
             }
         }
@@ -84,7 +92,9 @@ pub(crate) fn parse<'a, O>(
 
 /// The body of a message (everything after the 64-byte header).
 pub(crate) fn body(msg: &[u8]) -> Result<&[u8], DecodeError> {
-    msg.get(HEADER_LEN..).ok_or(DecodeError::Truncated { what: "SMB2 header" })
+    msg.get(HEADER_LEN..).ok_or(DecodeError::Truncated {
+        what: "SMB2 header",
+    })
 }
 
 /// A `(offset from header, length)` buffer inside `msg`; an empty length is always valid.
@@ -108,7 +118,11 @@ pub(crate) fn expect_size(what: &'static str, got: u16, expected: u16) -> Result
     if got == expected {
         Ok(())
     } else {
-        Err(DecodeError::StructureSize { what, expected, got })
+        Err(DecodeError::StructureSize {
+            what,
+            expected,
+            got,
+        })
     }
 }
 
@@ -151,6 +165,9 @@ pub fn utf16le(s: &str) -> Vec<u8> {
 
 /// Decodes UTF-16LE, replacing invalid sequences (names from a server are data, not trust).
 pub fn from_utf16le(b: &[u8]) -> String {
-    let units: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    let units: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
     String::from_utf16_lossy(&units)
 }

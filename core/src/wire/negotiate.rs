@@ -51,7 +51,10 @@ pub const HASH_SHA512: u16 = 0x0001;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NegotiateContext {
     /// SMB2_PREAUTH_INTEGRITY_CAPABILITIES (0x0001).
-    PreauthIntegrity { hash_algorithms: Vec<u16>, salt: Bytes },
+    PreauthIntegrity {
+        hash_algorithms: Vec<u16>,
+        salt: Bytes,
+    },
     /// SMB2_ENCRYPTION_CAPABILITIES (0x0002).
     Encryption { ciphers: Vec<CipherId> },
     /// SMB2_COMPRESSION_CAPABILITIES (0x0003).
@@ -85,7 +88,10 @@ impl NegotiateContext {
 
     fn encode_data(&self, out: &mut Vec<u8>) {
         match self {
-            Self::PreauthIntegrity { hash_algorithms, salt } => {
+            Self::PreauthIntegrity {
+                hash_algorithms,
+                salt,
+            } => {
                 out.put_u16_le(len16(hash_algorithms.len()));
                 out.put_u16_le(len16(salt.len()));
                 hash_algorithms.iter().for_each(|a| out.put_u16_le(*a));
@@ -118,11 +124,16 @@ impl NegotiateContext {
                 let (rest, (n, salt_len)) = parse("preauth context", data, (le_u16, le_u16))?;
                 let (rest, algs) = parse("preauth context", rest, count(le_u16, n.into()))?;
                 let (_, salt) = parse("preauth salt", rest, take(salt_len))?;
-                Self::PreauthIntegrity { hash_algorithms: algs, salt: Bytes::copy_from_slice(salt) }
+                Self::PreauthIntegrity {
+                    hash_algorithms: algs,
+                    salt: Bytes::copy_from_slice(salt),
+                }
             }
             2 => {
                 let (_, ids) = u16s("encryption context", data)?;
-                Self::Encryption { ciphers: ids.into_iter().map(CipherId::from_id).collect() }
+                Self::Encryption {
+                    ciphers: ids.into_iter().map(CipherId::from_id).collect(),
+                }
             }
             3 => {
                 let (rest, (n, _pad, flags)) =
@@ -130,14 +141,25 @@ impl NegotiateContext {
                 let (_, algorithms) = parse("compression context", rest, count(le_u16, n.into()))?;
                 Self::Compression { flags, algorithms }
             }
-            5 => Self::NetName { name: super::from_utf16le(data) },
-            6 => Self::Transport { flags: parse("transport context", data, le_u32)?.1 },
-            7 => Self::RdmaTransform { data: Bytes::copy_from_slice(data) },
+            5 => Self::NetName {
+                name: super::from_utf16le(data),
+            },
+            6 => Self::Transport {
+                flags: parse("transport context", data, le_u32)?.1,
+            },
+            7 => Self::RdmaTransform {
+                data: Bytes::copy_from_slice(data),
+            },
             8 => {
                 let (_, ids) = u16s("signing context", data)?;
-                Self::Signing { algorithms: ids.into_iter().map(SigningAlgorithm::from_id).collect() }
+                Self::Signing {
+                    algorithms: ids.into_iter().map(SigningAlgorithm::from_id).collect(),
+                }
             }
-            t => Self::Unknown { context_type: t, data: Bytes::copy_from_slice(data) },
+            t => Self::Unknown {
+                context_type: t,
+                data: Bytes::copy_from_slice(data),
+            },
         })
     }
 }
@@ -207,7 +229,9 @@ impl NegotiateRequest {
         out.put_u32_le(0);
         out.put_u16_le(self.context_count.unwrap_or(len16(self.contexts.len())));
         out.put_u16_le(0);
-        self.dialects.iter().for_each(|d| out.put_u16_le(d.revision()));
+        self.dialects
+            .iter()
+            .for_each(|d| out.put_u16_le(d.revision()));
         let off = if self.contexts.is_empty() {
             0
         } else {
@@ -224,7 +248,17 @@ impl NegotiateRequest {
         let (rest, (size, n, sm, _, caps, guid, ctx_off, ctx_n, _)) = parse(
             "NEGOTIATE request",
             body(msg)?,
-            (le_u16, le_u16, le_u16, le_u16, le_u32, take(16usize), le_u32, le_u16, le_u16),
+            (
+                le_u16,
+                le_u16,
+                le_u16,
+                le_u16,
+                le_u32,
+                take(16usize),
+                le_u32,
+                le_u16,
+                le_u16,
+            ),
         )?;
         expect_size("NEGOTIATE request", size, 36)?;
         let (_, dialects) = parse("dialects", rest, count(le_u16, n.into()))?;
@@ -307,12 +341,19 @@ impl NegotiateResponse {
                 (le_u16, le_u16, le_u32),
             ),
         )?;
-        let ((size, sm, dialect, ctx_n, guid), (caps, mt, mr, mw, st, sst), (sb_off, sb_len, ctx_off)) =
-            f;
+        let (
+            (size, sm, dialect, ctx_n, guid),
+            (caps, mt, mr, mw, st, sst),
+            (sb_off, sb_len, ctx_off),
+        ) = f;
         expect_size("NEGOTIATE response", size, 65)?;
         let dialect = Dialect::from_revision(dialect);
-        let security_buffer =
-            buffer_at(msg, sb_off.into(), sb_len.into(), "NEGOTIATE security buffer")?;
+        let security_buffer = buffer_at(
+            msg,
+            sb_off.into(),
+            sb_len.into(),
+            "NEGOTIATE security buffer",
+        )?;
         let contexts = if dialect == Dialect::Smb311 {
             decode_contexts(msg, ctx_off as usize, ctx_n)?
         } else {

@@ -31,7 +31,10 @@ impl SessionSetupRequest {
         out.put_u32_le(self.channel);
         let off_at = out.len();
         out.put_u16_le(0);
-        out.put_u16_le(self.security_buffer_length.unwrap_or(len16(self.security_buffer.len())));
+        out.put_u16_le(
+            self.security_buffer_length
+                .unwrap_or(len16(self.security_buffer.len())),
+        );
         out.put_u64_le(self.previous_session_id.0);
         let off = len16(rel(out, base));
         patch_u16(out, off_at, self.security_buffer_offset.unwrap_or(off));
@@ -101,11 +104,17 @@ impl SessionSetupResponse {
 
     /// Decodes the body of `msg` (header included).
     pub fn decode(msg: &[u8]) -> Result<Self, DecodeError> {
-        let (_, (size, flags, off, len)) =
-            parse("SESSION_SETUP response", body(msg)?, (le_u16, le_u16, le_u16, le_u16))?;
+        let (_, (size, flags, off, len)) = parse(
+            "SESSION_SETUP response",
+            body(msg)?,
+            (le_u16, le_u16, le_u16, le_u16),
+        )?;
         expect_size("SESSION_SETUP response", size, 9)?;
         let buf = buffer_at(msg, off.into(), len.into(), "SESSION_SETUP security buffer")?;
-        Ok(Self { session_flags: SessionFlags(flags), security_buffer: Bytes::copy_from_slice(buf) })
+        Ok(Self {
+            session_flags: SessionFlags(flags),
+            security_buffer: Bytes::copy_from_slice(buf),
+        })
     }
 }
 

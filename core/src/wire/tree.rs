@@ -35,8 +35,11 @@ impl TreeConnectRequest {
 
     /// Decodes the body of `msg` (header included).
     pub fn decode(msg: &[u8]) -> Result<Self, DecodeError> {
-        let (_, (size, flags, off, len)) =
-            parse("TREE_CONNECT request", body(msg)?, (le_u16, le_u16, le_u16, le_u16))?;
+        let (_, (size, flags, off, len)) = parse(
+            "TREE_CONNECT request",
+            body(msg)?,
+            (le_u16, le_u16, le_u16, le_u16),
+        )?;
         expect_size("TREE_CONNECT request", size, 9)?;
         let path = buffer_at(msg, off.into(), len.into(), "TREE_CONNECT path")?;
         Ok(Self {
@@ -121,4 +124,3 @@ empty_pdu! {
     /// TREE_DISCONNECT response (MS-SMB2 2.2.12).
     TreeDisconnectResponse, "TREE_DISCONNECT response";
 }
-
