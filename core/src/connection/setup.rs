@@ -10,7 +10,7 @@ use crate::error::{ConnectionError, RequestError};
 use crate::rng::Rng;
 use crate::wire::{
     Capabilities, Dialect, HASH_SHA512, Header, NegotiateContext, NegotiateRequest,
-    NegotiateResponse, NtStatus, ResponseBody, SecurityMode, SessionSetupRequest,
+    NegotiateResponse, NtStatus, SecurityMode, SessionSetupRequest, SessionSetupResponse,
 };
 
 use super::recv::decode_result;
@@ -189,13 +189,18 @@ impl Connection {
             self.sessions[idx].id = h.session_id;
             self.session_index.insert(h.session_id, idx);
         }
-        let result = decode_result(&h, &msg);
-        let body = match (&result, h.status) {
-            (Ok(r), NtStatus::SUCCESS | NtStatus::MORE_PROCESSING_REQUIRED) => match &r.body {
-                ResponseBody::SessionSetup(b) => b.clone(),
-                _ => return self.setup_failed(idx, id, result),
-            },
-            _ => return self.setup_failed(idx, id, result),
+        // MORE_PROCESSING_REQUIRED has error severity but carries a SESSION_SETUP body.
+        let body = match h.status {
+            NtStatus::SUCCESS | NtStatus::MORE_PROCESSING_REQUIRED => {
+                match SessionSetupResponse::decode(&msg) {
+                    Ok(b) => b,
+                    Err(error) => {
+                        let e = RequestError::Decode { command: h.command, error };
+                        return self.setup_failed(idx, id, Err(e));
+                    }
+                }
+            }
+            _ => return self.setup_failed(idx, id, decode_result(&h, &msg)),
         };
         if h.status == NtStatus::MORE_PROCESSING_REQUIRED {
             if let Some(p) = self.sessions[idx].preauth.as_mut() {
@@ -229,6 +234,7 @@ impl Connection {
                 }
             };
         }
+        let result = decode_result(&h, &msg);
         self.events.push_back(Event::Completed { id, result });
     }
 
