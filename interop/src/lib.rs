@@ -141,10 +141,10 @@ pub fn target_or_skip(test: &str) -> Option<Target> {
 /// 32 bytes of OS entropy for the connection seed (outside core, where IO belongs).
 pub fn seed() -> [u8; 32] {
     let mut s = [0u8; 32];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        if f.read_exact(&mut s).is_ok() {
-            return s;
-        }
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom")
+        && f.read_exact(&mut s).is_ok()
+    {
+        return s;
     }
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -272,12 +272,11 @@ impl Connection {
         match &r.body {
             ResponseBody::Negotiate(n) => self.handle_negotiate_response(n, &r.raw)?,
             ResponseBody::TreeConnect(t) => {
-                if let Some(s) = p.session.map(|i| &mut self.sessions[i]) {
-                    if t.share_flags.is_encrypt_data()
-                        && !s.encrypted_trees.contains(&r.header.tree_id)
-                    {
-                        s.encrypted_trees.push(r.header.tree_id);
-                    }
+                if let Some(s) = p.session.map(|i| &mut self.sessions[i])
+                    && t.share_flags.is_encrypt_data()
+                    && !s.encrypted_trees.contains(&r.header.tree_id)
+                {
+                    s.encrypted_trees.push(r.header.tree_id);
                 }
             }
             ResponseBody::TreeDisconnect(_) => {

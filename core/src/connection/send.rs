@@ -155,13 +155,11 @@ impl Connection {
         out.reserve(HEADER_LEN + 64);
         header.encode(out);
         body.encode(out, msg_start);
-        if let Some(i) = session {
-            let s = &self.sessions[i];
-            if prot.sign && !sig_override {
-                if let Some(signer) = &s.signer {
-                    sign_message(signer.as_ref(), &mut out[msg_start..]);
-                }
-            }
+        if prot.sign
+            && !sig_override
+            && let Some(signer) = session.and_then(|i| self.sessions[i].signer.as_deref())
+        {
+            sign_message(signer, &mut out[msg_start..]);
         }
         // MS-SMB2 3.2.4.2.2.2 / 3.2.4.2.3: the preauth hash covers requests as sent.
         match header.command {

@@ -195,7 +195,10 @@ impl Connection {
                 match SessionSetupResponse::decode(&msg) {
                     Ok(b) => b,
                     Err(error) => {
-                        let e = RequestError::Decode { command: h.command, error };
+                        let e = RequestError::Decode {
+                            command: h.command,
+                            error,
+                        };
                         return self.setup_failed(idx, id, Err(e));
                     }
                 }
@@ -329,10 +332,11 @@ impl Connection {
                 }
             }
         }
-        if wants_encryption && s.encryptor.is_none() {
-            if config.encryption == EncryptionPolicy::Required || flags.is_encrypt_data() {
-                return Err(Establish::Request(RequestError::EncryptionUnavailable));
-            }
+        // Preferred falls back to plaintext; Required and a server's EncryptData do not.
+        let must_encrypt =
+            config.encryption == EncryptionPolicy::Required || flags.is_encrypt_data();
+        if must_encrypt && s.encryptor.is_none() {
+            return Err(Establish::Request(RequestError::EncryptionUnavailable));
         }
         s.encrypt_data = wants_encryption && s.encryptor.is_some();
         s.signing_required = config.require_signing || neg.security_mode.is_signing_required();

@@ -13,8 +13,9 @@ pub const PROTOCOL_ID: [u8; 4] = [0xFE, b'S', b'M', b'B'];
 
 /// SMB2 command codes (MS-SMB2 2.2.1.2).
 #[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Command {
+    #[default]
     Negotiate,
     SessionSetup,
     Logoff,
@@ -188,12 +189,6 @@ pub struct Header {
     pub async_id: AsyncId,
     pub session_id: SessionId,
     pub signature: [u8; 16],
-}
-
-impl Default for Command {
-    fn default() -> Self {
-        Self::Negotiate
-    }
 }
 
 impl Header {

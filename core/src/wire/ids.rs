@@ -65,9 +65,10 @@ impl fmt::Debug for FileId {
 
 /// An SMB dialect (MS-SMB2 2.2.3).
 #[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Dialect {
     /// SMB 2.0.2
+    #[default]
     Smb202,
     /// SMB 2.1
     Smb210,

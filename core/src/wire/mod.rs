@@ -133,7 +133,7 @@ pub(crate) fn rel(out: &[u8], base: usize) -> usize {
 
 /// Pads `out` with zeros until the offset from `base` is a multiple of `align`.
 pub(crate) fn pad_to(out: &mut Vec<u8>, base: usize, align: usize) {
-    while (out.len() - base) % align != 0 {
+    while !(out.len() - base).is_multiple_of(align) {
         out.push(0);
     }
 }

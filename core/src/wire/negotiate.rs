@@ -297,12 +297,6 @@ pub struct NegotiateResponse {
     pub contexts: Vec<NegotiateContext>,
 }
 
-impl Default for Dialect {
-    fn default() -> Self {
-        Self::Smb202
-    }
-}
-
 impl NegotiateResponse {
     /// Appends the body; `base` is where the header starts in `out`.
     pub fn encode(&self, out: &mut Vec<u8>, base: usize) {
