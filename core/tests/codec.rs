@@ -49,7 +49,10 @@ fn check<T: PartialEq + std::fmt::Debug>(
     for cut in 0..msg.len() {
         // Prefixes may decode only if everything the body points at is still present.
         if let Ok(v) = decode(&msg[..cut]) {
-            assert!(cut >= HEADER_LEN, "{command:?} decoded from {cut} bytes: {v:?}");
+            assert!(
+                cut >= HEADER_LEN,
+                "{command:?} decoded from {cut} bytes: {v:?}"
+            );
         }
     }
     msg
@@ -63,24 +66,45 @@ fn negotiate_round_trip() {
         client_guid: [5; 16],
         dialects: Dialect::ALL.to_vec(),
         contexts: vec![
-            NegotiateContext::PreauthIntegrity { hash_algorithms: vec![1], salt: Bytes::from_static(&[3; 32]) },
-            NegotiateContext::Encryption { ciphers: vec![CipherId::Aes128Gcm, CipherId::Aes256Ccm] },
-            NegotiateContext::Compression { flags: 1, algorithms: vec![1, 2, 3] },
-            NegotiateContext::NetName { name: "server".into() },
+            NegotiateContext::PreauthIntegrity {
+                hash_algorithms: vec![1],
+                salt: Bytes::from_static(&[3; 32]),
+            },
+            NegotiateContext::Encryption {
+                ciphers: vec![CipherId::Aes128Gcm, CipherId::Aes256Ccm],
+            },
+            NegotiateContext::Compression {
+                flags: 1,
+                algorithms: vec![1, 2, 3],
+            },
+            NegotiateContext::NetName {
+                name: "server".into(),
+            },
             NegotiateContext::Transport { flags: 1 },
-            NegotiateContext::Signing { algorithms: vec![SigningAlgorithm::AesGmac, SigningAlgorithm::AesCmac] },
-            NegotiateContext::Unknown { context_type: 0x99, data: Bytes::from_static(b"raw") },
+            NegotiateContext::Signing {
+                algorithms: vec![SigningAlgorithm::AesGmac, SigningAlgorithm::AesCmac],
+            },
+            NegotiateContext::Unknown {
+                context_type: 0x99,
+                data: Bytes::from_static(b"raw"),
+            },
         ],
         dialect_count: Some(5),
         context_offset: None,
         context_count: Some(7),
     };
-    let msg = check(&req, Command::Negotiate, false, NegotiateRequest::encode, |m| {
-        NegotiateRequest::decode(m).map(|mut r| {
-            r.context_offset = None;
-            r
-        })
-    });
+    let msg = check(
+        &req,
+        Command::Negotiate,
+        false,
+        NegotiateRequest::encode,
+        |m| {
+            NegotiateRequest::decode(m).map(|mut r| {
+                r.context_offset = None;
+                r
+            })
+        },
+    );
     // Contexts start 8-aligned.
     let off = u32::from_le_bytes(msg[64 + 28..64 + 32].try_into().unwrap()) as usize;
     assert_eq!(off % 8, 0);
@@ -97,11 +121,22 @@ fn negotiate_round_trip() {
         server_start_time: 2,
         security_buffer: Bytes::from_static(b"\x60\x06spnego"),
         contexts: vec![
-            NegotiateContext::PreauthIntegrity { hash_algorithms: vec![1], salt: Bytes::from_static(&[1; 32]) },
-            NegotiateContext::Encryption { ciphers: vec![CipherId::Aes128Gcm] },
+            NegotiateContext::PreauthIntegrity {
+                hash_algorithms: vec![1],
+                salt: Bytes::from_static(&[1; 32]),
+            },
+            NegotiateContext::Encryption {
+                ciphers: vec![CipherId::Aes128Gcm],
+            },
         ],
     };
-    check(&resp, Command::Negotiate, true, NegotiateResponse::encode, NegotiateResponse::decode);
+    check(
+        &resp,
+        Command::Negotiate,
+        true,
+        NegotiateResponse::encode,
+        NegotiateResponse::decode,
+    );
 }
 
 #[test]
@@ -116,33 +151,99 @@ fn session_and_tree_round_trip() {
         security_buffer_offset: Some(88),
         security_buffer_length: Some(11),
     };
-    check(&req, Command::SessionSetup, false, SessionSetupRequest::encode, SessionSetupRequest::decode);
+    check(
+        &req,
+        Command::SessionSetup,
+        false,
+        SessionSetupRequest::encode,
+        SessionSetupRequest::decode,
+    );
     let resp = SessionSetupResponse {
         session_flags: SessionFlags(SessionFlags::ENCRYPT_DATA),
         security_buffer: Bytes::from_static(b"final"),
     };
-    check(&resp, Command::SessionSetup, true, SessionSetupResponse::encode, SessionSetupResponse::decode);
-    check(&LogoffRequest, Command::Logoff, false, LogoffRequest::encode, LogoffRequest::decode);
-    check(&LogoffResponse, Command::Logoff, true, LogoffResponse::encode, LogoffResponse::decode);
+    check(
+        &resp,
+        Command::SessionSetup,
+        true,
+        SessionSetupResponse::encode,
+        SessionSetupResponse::decode,
+    );
+    check(
+        &LogoffRequest,
+        Command::Logoff,
+        false,
+        LogoffRequest::encode,
+        LogoffRequest::decode,
+    );
+    check(
+        &LogoffResponse,
+        Command::Logoff,
+        true,
+        LogoffResponse::encode,
+        LogoffResponse::decode,
+    );
     let tc = TreeConnectRequest {
         flags: 0,
         path: "\\\\127.0.0.1\\share".into(),
         path_offset: Some(72),
         path_length: Some(34),
     };
-    check(&tc, Command::TreeConnect, false, TreeConnectRequest::encode, TreeConnectRequest::decode);
+    check(
+        &tc,
+        Command::TreeConnect,
+        false,
+        TreeConnectRequest::encode,
+        TreeConnectRequest::decode,
+    );
     let tr = TreeConnectResponse {
         share_type: share_type::DISK,
         share_flags: ShareFlags(ShareFlags::ENCRYPT_DATA),
         capabilities: 0,
         maximal_access: 0x001f_01ff,
     };
-    check(&tr, Command::TreeConnect, true, TreeConnectResponse::encode, TreeConnectResponse::decode);
-    check(&TreeDisconnectRequest, Command::TreeDisconnect, false, TreeDisconnectRequest::encode, TreeDisconnectRequest::decode);
-    check(&TreeDisconnectResponse, Command::TreeDisconnect, true, TreeDisconnectResponse::encode, TreeDisconnectResponse::decode);
-    check(&EchoRequest, Command::Echo, false, EchoRequest::encode, EchoRequest::decode);
-    check(&EchoResponse, Command::Echo, true, EchoResponse::encode, EchoResponse::decode);
-    check(&CancelRequest, Command::Cancel, false, CancelRequest::encode, CancelRequest::decode);
+    check(
+        &tr,
+        Command::TreeConnect,
+        true,
+        TreeConnectResponse::encode,
+        TreeConnectResponse::decode,
+    );
+    check(
+        &TreeDisconnectRequest,
+        Command::TreeDisconnect,
+        false,
+        TreeDisconnectRequest::encode,
+        TreeDisconnectRequest::decode,
+    );
+    check(
+        &TreeDisconnectResponse,
+        Command::TreeDisconnect,
+        true,
+        TreeDisconnectResponse::encode,
+        TreeDisconnectResponse::decode,
+    );
+    check(
+        &EchoRequest,
+        Command::Echo,
+        false,
+        EchoRequest::encode,
+        EchoRequest::decode,
+    );
+    check(
+        &EchoResponse,
+        Command::Echo,
+        true,
+        EchoResponse::encode,
+        EchoResponse::decode,
+    );
+    check(
+        &CancelRequest,
+        Command::Cancel,
+        false,
+        CancelRequest::encode,
+        CancelRequest::decode,
+    );
 }
 
 #[test]
@@ -179,9 +280,21 @@ fn create_round_trip() {
         r.contexts_length = None;
         r
     };
-    check(&req, Command::Create, false, CreateRequest::encode, |m| CreateRequest::decode(m).map(strip));
-    let empty_name = CreateRequest { name: String::new(), contexts: vec![], ..req.clone() };
-    check(&empty_name, Command::Create, false, CreateRequest::encode, |m| CreateRequest::decode(m).map(strip));
+    check(&req, Command::Create, false, CreateRequest::encode, |m| {
+        CreateRequest::decode(m).map(strip)
+    });
+    let empty_name = CreateRequest {
+        name: String::new(),
+        contexts: vec![],
+        ..req.clone()
+    };
+    check(
+        &empty_name,
+        Command::Create,
+        false,
+        CreateRequest::encode,
+        |m| CreateRequest::decode(m).map(strip),
+    );
     let resp = CreateResponse {
         oplock_level: 0,
         flags: 0,
@@ -193,27 +306,99 @@ fn create_round_trip() {
         allocation_size: 4096,
         end_of_file: 12,
         file_attributes: file_attributes::ARCHIVE,
-        file_id: FileId { persistent: 1, volatile: 2 },
+        file_id: FileId {
+            persistent: 1,
+            volatile: 2,
+        },
         contexts,
     };
-    check(&resp, Command::Create, true, CreateResponse::encode, CreateResponse::decode);
+    check(
+        &resp,
+        Command::Create,
+        true,
+        CreateResponse::encode,
+        CreateResponse::decode,
+    );
 }
 
 #[test]
 fn file_io_round_trip() {
-    let fid = FileId { persistent: 0xdead, volatile: 0xbeef };
-    let close = CloseRequest { flags: CloseRequest::POSTQUERY_ATTRIB, file_id: fid };
-    check(&close, Command::Close, false, CloseRequest::encode, CloseRequest::decode);
-    let cr = CloseResponse { flags: 1, end_of_file: 9, file_attributes: 0x20, ..Default::default() };
-    check(&cr, Command::Close, true, CloseResponse::encode, CloseResponse::decode);
-    check(&FlushRequest { file_id: fid }, Command::Flush, false, FlushRequest::encode, FlushRequest::decode);
-    check(&FlushResponse, Command::Flush, true, FlushResponse::encode, FlushResponse::decode);
-    let rr = ReadRequest { length: 65536, offset: 1 << 40, file_id: fid, minimum_count: 1, ..Default::default() };
-    check(&rr, Command::Read, false, ReadRequest::encode, ReadRequest::decode);
-    let resp = ReadResponse { data_remaining: 0, flags: 0, data: Bytes::from_static(b"hello world") };
-    check(&resp, Command::Read, true, ReadResponse::encode, ReadResponse::decode);
+    let fid = FileId {
+        persistent: 0xdead,
+        volatile: 0xbeef,
+    };
+    let close = CloseRequest {
+        flags: CloseRequest::POSTQUERY_ATTRIB,
+        file_id: fid,
+    };
+    check(
+        &close,
+        Command::Close,
+        false,
+        CloseRequest::encode,
+        CloseRequest::decode,
+    );
+    let cr = CloseResponse {
+        flags: 1,
+        end_of_file: 9,
+        file_attributes: 0x20,
+        ..Default::default()
+    };
+    check(
+        &cr,
+        Command::Close,
+        true,
+        CloseResponse::encode,
+        CloseResponse::decode,
+    );
+    check(
+        &FlushRequest { file_id: fid },
+        Command::Flush,
+        false,
+        FlushRequest::encode,
+        FlushRequest::decode,
+    );
+    check(
+        &FlushResponse,
+        Command::Flush,
+        true,
+        FlushResponse::encode,
+        FlushResponse::decode,
+    );
+    let rr = ReadRequest {
+        length: 65536,
+        offset: 1 << 40,
+        file_id: fid,
+        minimum_count: 1,
+        ..Default::default()
+    };
+    check(
+        &rr,
+        Command::Read,
+        false,
+        ReadRequest::encode,
+        ReadRequest::decode,
+    );
+    let resp = ReadResponse {
+        data_remaining: 0,
+        flags: 0,
+        data: Bytes::from_static(b"hello world"),
+    };
+    check(
+        &resp,
+        Command::Read,
+        true,
+        ReadResponse::encode,
+        ReadResponse::decode,
+    );
     let empty = ReadResponse::default();
-    check(&empty, Command::Read, true, ReadResponse::encode, ReadResponse::decode);
+    check(
+        &empty,
+        Command::Read,
+        true,
+        ReadResponse::encode,
+        ReadResponse::decode,
+    );
     let w = WriteRequest {
         offset: 77,
         file_id: fid,
@@ -222,13 +407,48 @@ fn file_io_round_trip() {
         length: Some(70000),
         ..Default::default()
     };
-    check(&w, Command::Write, false, WriteRequest::encode, WriteRequest::decode);
-    let zero = WriteRequest { file_id: fid, data_offset: Some(112), length: Some(0), ..Default::default() };
-    check(&zero, Command::Write, false, WriteRequest::encode, WriteRequest::decode);
-    let wr = WriteResponse { count: 70000, remaining: 0 };
-    check(&wr, Command::Write, true, WriteResponse::encode, WriteResponse::decode);
-    let err = ErrorResponse { error_context_count: 0, error_data: Bytes::from_static(&[1, 2, 3, 4]) };
-    check(&err, Command::Read, true, ErrorResponse::encode, ErrorResponse::decode);
+    check(
+        &w,
+        Command::Write,
+        false,
+        WriteRequest::encode,
+        WriteRequest::decode,
+    );
+    let zero = WriteRequest {
+        file_id: fid,
+        data_offset: Some(112),
+        length: Some(0),
+        ..Default::default()
+    };
+    check(
+        &zero,
+        Command::Write,
+        false,
+        WriteRequest::encode,
+        WriteRequest::decode,
+    );
+    let wr = WriteResponse {
+        count: 70000,
+        remaining: 0,
+    };
+    check(
+        &wr,
+        Command::Write,
+        true,
+        WriteResponse::encode,
+        WriteResponse::decode,
+    );
+    let err = ErrorResponse {
+        error_context_count: 0,
+        error_data: Bytes::from_static(&[1, 2, 3, 4]),
+    };
+    check(
+        &err,
+        Command::Read,
+        true,
+        ErrorResponse::encode,
+        ErrorResponse::decode,
+    );
 }
 
 #[test]
@@ -241,27 +461,42 @@ fn error_contexts_decode() {
     data.extend_from_slice(&4u32.to_le_bytes());
     data.extend_from_slice(&0x72647269u32.to_le_bytes());
     data.extend_from_slice(b"wxyz");
-    let e = ErrorResponse { error_context_count: 2, error_data: Bytes::from(data) };
+    let e = ErrorResponse {
+        error_context_count: 2,
+        error_data: Bytes::from(data),
+    };
     let c = e.contexts().expect("contexts");
     assert_eq!(c.len(), 2);
     assert_eq!(&c[0].data[..], b"abcde");
     assert_eq!(c[1].error_id, 0x72647269);
-    let lying = ErrorResponse { error_context_count: 3, ..e };
+    let lying = ErrorResponse {
+        error_context_count: 3,
+        ..e
+    };
     assert!(lying.contexts().is_err());
 }
 
 #[test]
 fn lying_lengths_are_errors() {
     let h = header(Command::Read, true);
-    let resp = ReadResponse { data: Bytes::from_static(b"0123456789"), ..Default::default() };
+    let resp = ReadResponse {
+        data: Bytes::from_static(b"0123456789"),
+        ..Default::default()
+    };
     let mut msg = message(&h, |o, b| resp.encode(o, b));
     msg[64 + 4..64 + 8].copy_from_slice(&1000u32.to_le_bytes()); // DataLength past the end
-    assert!(matches!(ReadResponse::decode(&msg), Err(DecodeError::OutOfBounds { .. })));
+    assert!(matches!(
+        ReadResponse::decode(&msg),
+        Err(DecodeError::OutOfBounds { .. })
+    ));
     msg[64 + 4..64 + 8].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(ReadResponse::decode(&msg).is_err());
 
     let h = header(Command::Create, true);
-    let resp = CreateResponse { contexts: vec![CreateContext::new(b"MxAc", Bytes::from_static(&[0; 8]))], ..Default::default() };
+    let resp = CreateResponse {
+        contexts: vec![CreateContext::new(b"MxAc", Bytes::from_static(&[0; 8]))],
+        ..Default::default()
+    };
     let mut msg = message(&h, |o, b| resp.encode(o, b));
     // Point the first context's Next at itself: must not loop forever.
     let ctx_off = u32::from_le_bytes(msg[64 + 80..64 + 84].try_into().unwrap()) as usize;
@@ -269,15 +504,27 @@ fn lying_lengths_are_errors() {
     assert!(CreateResponse::decode(&msg).is_err());
 
     let h = header(Command::SessionSetup, true);
-    let resp = SessionSetupResponse { security_buffer: Bytes::from_static(b"x"), ..Default::default() };
+    let resp = SessionSetupResponse {
+        security_buffer: Bytes::from_static(b"x"),
+        ..Default::default()
+    };
     let mut msg = message(&h, |o, b| resp.encode(o, b));
     msg[64 + 4..64 + 6].copy_from_slice(&0xFFF0u16.to_le_bytes());
     assert!(SessionSetupResponse::decode(&msg).is_err());
 
     // Wrong StructureSize is typed.
-    let mut msg = message(&header(Command::Write, true), |o, b| WriteResponse::default().encode(o, b));
+    let mut msg = message(&header(Command::Write, true), |o, b| {
+        WriteResponse::default().encode(o, b)
+    });
     msg[64] = 16;
-    assert!(matches!(WriteResponse::decode(&msg), Err(DecodeError::StructureSize { expected: 17, got: 16, .. })));
+    assert!(matches!(
+        WriteResponse::decode(&msg),
+        Err(DecodeError::StructureSize {
+            expected: 17,
+            got: 16,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -317,14 +564,22 @@ fn garbage_never_panics() {
 fn framing_rejects_non_smb_and_reassembles() {
     let mut fd = FrameDecoder::new(MAX_FRAME_LEN);
     fd.push(b"HTTP/1.1 400 Bad Request\r\n");
-    assert!(fd.next_frame().is_err(), "a non-SMB peer is rejected at once");
+    assert!(
+        fd.next_frame().is_err(),
+        "a non-SMB peer is rejected at once"
+    );
 
     let mut fd = FrameDecoder::new(MAX_FRAME_LEN);
     fd.push(&[0, 0x10, 0, 0]);
     fd.push(b"GET / ");
-    assert!(fd.next_frame().is_err(), "payload without an SMB ProtocolId is rejected early");
+    assert!(
+        fd.next_frame().is_err(),
+        "payload without an SMB ProtocolId is rejected early"
+    );
 
-    let msg = message(&header(Command::Echo, true), |o, b| EchoResponse.encode(o, b));
+    let msg = message(&header(Command::Echo, true), |o, b| {
+        EchoResponse.encode(o, b)
+    });
     let mut stream = Vec::new();
     for _ in 0..3 {
         stream.extend_from_slice(&frame_header(msg.len()));
@@ -344,5 +599,8 @@ fn framing_rejects_non_smb_and_reassembles() {
     }
     let mut fd = FrameDecoder::new(1024);
     fd.push(&frame_header(4096));
-    assert!(fd.next_frame().is_err(), "over-limit frames are refused before buffering");
+    assert!(
+        fd.next_frame().is_err(),
+        "over-limit frames are refused before buffering"
+    );
 }
