@@ -8,7 +8,7 @@ mod session;
 mod setup;
 
 pub use credits::CreditStats;
-pub use request::{HeaderOverrides, Request, RequestId, Response};
+pub use request::{Compound, HeaderOverrides, Request, RequestId, Response};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -88,6 +88,18 @@ enum Kind {
     Keepalive,
 }
 
+/// Requests sent together in one frame: a single request or a compound chain.
+#[derive(Debug)]
+struct Batch {
+    parts: Vec<Queued>,
+}
+
+impl Batch {
+    fn single(q: Queued) -> Self {
+        Self { parts: vec![q] }
+    }
+}
+
 #[derive(Debug)]
 struct Queued {
     id: RequestId,
@@ -95,6 +107,8 @@ struct Queued {
     deadline: Instant,
     kind: Kind,
     session: Option<usize>,
+    /// Part of a related compound (MS-SMB2 3.2.4.1.4): RELATED_OPERATIONS is set.
+    related: bool,
 }
 
 #[derive(Debug)]
@@ -149,7 +163,7 @@ pub struct Connection {
     preauth: PreauthHash,
     sessions: Vec<Session>,
     session_index: HashMap<SessionId, usize>,
-    queue: VecDeque<Queued>,
+    queue: VecDeque<Batch>,
     cancels: VecDeque<CancelTarget>,
     pending: HashMap<u64, Pending>,
     events: VecDeque<Event>,
@@ -273,28 +287,83 @@ impl Connection {
         self.check_payload(&request)?;
         let id = self.next_id();
         let deadline = now + request.timeout.unwrap_or(self.config.request_timeout);
-        self.queue.push_back(Queued {
+        let q = Queued {
             id,
             request,
             deadline,
             kind: Kind::User,
             session,
-        });
+            related: false,
+        };
+        self.queue.push_back(Batch::single(q));
         Ok(id)
+    }
+
+    /// Queues a compound chain (MS-SMB2 3.2.4.1.4): all parts go out in one frame (one
+    /// transform when encrypted), each with its own MessageId, signature and
+    /// [`RequestId`], completing separately.
+    pub fn submit_compound(
+        &mut self,
+        now: Instant,
+        compound: Compound,
+    ) -> Result<Vec<RequestId>, UsageError> {
+        self.check_open()?;
+        if self.negotiated.is_none() {
+            return Err(UsageError::NotNegotiated);
+        }
+        let mut checked = Vec::with_capacity(compound.parts.len());
+        for (request, related) in compound.parts {
+            let session = match request.session {
+                Some(sid) => Some(
+                    *self
+                        .session_index
+                        .get(&sid)
+                        .ok_or(UsageError::UnknownSession)?,
+                ),
+                None => None,
+            };
+            self.check_payload(&request)?;
+            let deadline = now + request.timeout.unwrap_or(self.config.request_timeout);
+            checked.push((request, related, session, deadline));
+        }
+        if checked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let parts: Vec<Queued> = checked
+            .into_iter()
+            .map(|(request, related, session, deadline)| {
+                let id = self.next_id();
+                Queued {
+                    id,
+                    request,
+                    deadline,
+                    kind: Kind::User,
+                    session,
+                    related,
+                }
+            })
+            .collect();
+        let ids = parts.iter().map(|q| q.id).collect();
+        self.queue.push_back(Batch { parts });
+        Ok(ids)
     }
 
     /// Cancels a request: dropped if not yet sent (completes as `Cancelled`), else an
     /// SMB2 CANCEL goes out (MS-SMB2 3.2.4.24) and the server's answer completes it.
     pub fn cancel(&mut self, _now: Instant, id: RequestId) -> Result<(), UsageError> {
         self.check_open()?;
-        if let Some(pos) = self.queue.iter().position(|q| q.id == id) {
+        if let Some(pos) = self
+            .queue
+            .iter()
+            .position(|b| b.parts.iter().any(|q| q.id == id))
+        {
+            // A compound leaves as a whole, so cancelling one part cancels the chain.
             // Invariant: `pos` came from `position` on the same queue.
-            let q = self.queue.remove(pos).expect("position is in range");
-            let command = q.request.command();
-            self.events.push_back(Event::Completed {
-                id,
-                result: Err(RequestError::Cancelled { command }),
-            });
+            let batch = self.queue.remove(pos).expect("position is in range");
+            for q in batch.parts {
+                let command = q.request.command();
+                self.complete_with(q.id, q.kind, Err(RequestError::Cancelled { command }));
+            }
             return Ok(());
         }
         let (&message_id, p) = self
@@ -328,7 +397,10 @@ impl Connection {
         if self.closed.is_some() {
             return None;
         }
-        let queued = self.queue.iter().map(|q| q.deadline);
+        let queued = self
+            .queue
+            .iter()
+            .flat_map(|b| b.parts.iter().map(|q| q.deadline));
         let pending = self.pending.values().filter_map(|p| p.deadline);
         let keepalive = self.keepalive_due();
         queued.chain(pending).chain(keepalive).min()
@@ -396,7 +468,7 @@ impl Connection {
 
     /// Requests waiting for credits.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.queue.iter().map(|b| b.parts.len()).sum()
     }
 
     fn io_limit(&self, negotiated: u32) -> usize {
@@ -460,6 +532,7 @@ impl Connection {
         let mut ids: Vec<RequestId> = self
             .queue
             .drain(..)
+            .flat_map(|b| b.parts)
             .filter(|q| q.kind != Kind::Keepalive)
             .map(|q| q.id)
             .collect();

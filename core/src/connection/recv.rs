@@ -39,11 +39,17 @@ impl Connection {
         if self.closed.is_some() {
             return;
         }
-        while let Some(pos) = self.queue.iter().position(|q| q.deadline <= now) {
+        while let Some(pos) = self
+            .queue
+            .iter()
+            .position(|b| b.parts.iter().any(|q| q.deadline <= now))
+        {
             // Invariant: `pos` came from `position` on the same queue.
-            let q = self.queue.remove(pos).expect("position is in range");
-            let command = q.request.command();
-            self.complete_with(q.id, q.kind, Err(RequestError::Timeout { command }));
+            let batch = self.queue.remove(pos).expect("position is in range");
+            for q in batch.parts {
+                let command = q.request.command();
+                self.complete_with(q.id, q.kind, Err(RequestError::Timeout { command }));
+            }
         }
         let expired: Vec<u64> = self
             .pending
@@ -68,13 +74,14 @@ impl Connection {
         if self.keepalive_due().is_some_and(|t| t <= now) {
             self.keepalive_in_flight = true;
             let id = self.next_id();
-            self.queue.push_back(super::Queued {
+            self.queue.push_back(super::Batch::single(super::Queued {
                 id,
                 request: Request::new(crate::wire::EchoRequest),
                 deadline: now + self.config.request_timeout,
                 kind: Kind::Keepalive,
                 session: None,
-            });
+                related: false,
+            }));
         }
     }
 

@@ -106,3 +106,41 @@ pub struct Response {
     /// The whole message as received (after decryption), header included.
     pub raw: Bytes,
 }
+
+/// A compound chain under construction (MS-SMB2 3.2.4.1.4).
+///
+/// Related parts act on the previous part's open: give them
+/// [`FileId::RELATED`](crate::wire::FileId::RELATED) where a FileId is expected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Compound {
+    pub(crate) parts: Vec<(Request, bool)>,
+}
+
+impl Compound {
+    /// An empty chain.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends an unrelated part.
+    pub fn push(mut self, request: Request) -> Self {
+        self.parts.push((request, false));
+        self
+    }
+
+    /// Appends a part related to the previous one (SMB2_FLAGS_RELATED_OPERATIONS).
+    pub fn related(mut self, request: Request) -> Self {
+        self.parts.push((request, true));
+        self
+    }
+
+    /// Number of parts.
+    pub fn len(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Whether the chain has no parts.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+}

@@ -1,28 +1,39 @@
-//! Encoding outgoing requests: credits, header, signing, encryption, framing.
+//! Encoding outgoing requests: credits, header, compounding, signing, encryption, framing.
 
 use crate::Instant;
-use crate::crypto::{TRANSFORM_HEADER_LEN, seal_transform, sign_message};
+use crate::crypto::{PreauthHash, TRANSFORM_HEADER_LEN, seal_transform, sign_message};
 use crate::error::RequestError;
 use crate::wire::{
     AsyncId, CancelRequest, Command, Dialect, HEADER_LEN, Header, HeaderFlags, MAX_FRAME_LEN,
-    MessageId, NtStatus, RequestBody, SessionId, TreeId, frame_header,
+    MessageId, NtStatus, RequestBody, SessionId, TreeId, frame_header, pad_to, patch_u32,
 };
 
-use super::{CancelTarget, Connection, Event, Kind, Pending, Queued};
+use super::{Batch, CancelTarget, Connection, Event, Kind, Pending, Queued};
 
-/// How one message is protected on the wire.
+/// How one frame is protected on the wire.
 #[derive(Clone, Copy, Debug, Default)]
 struct Protection {
     sign: bool,
     encrypt: bool,
 }
 
+/// One message of a frame, ready to encode.
+struct Part<'a> {
+    header: Header,
+    body: &'a RequestBody,
+    session: Option<usize>,
+    /// The caller forced the Signature field: send it verbatim.
+    sig_override: bool,
+    /// The caller forced NextCommand.
+    next_override: bool,
+}
+
 impl Connection {
     /// Appends every frame that can be sent now to `out` (Direct TCP framed, signed and
     /// encrypted as required). Returns the number of bytes appended, `None` if nothing.
     ///
-    /// Requests wait here for credits: a request is sent only when the credits it is
-    /// charged are available, so the server's window is never exceeded.
+    /// Requests wait here for credits: a request (or a whole compound) is sent only when
+    /// the credits it is charged are available, so the server's window is never exceeded.
     pub fn poll_transmit(&mut self, now: Instant, out: &mut Vec<u8>) -> Option<usize> {
         if self.closed.is_some() {
             return None;
@@ -31,46 +42,85 @@ impl Connection {
         while let Some(c) = self.cancels.pop_front() {
             self.encode_cancel(&c, out);
         }
-        while let Some(q) = self.queue.front() {
-            let charge = self.credits.charge_for(q.request.payload_size());
-            if u32::from(charge) > self.credits.available {
+        while let Some(batch) = self.queue.front() {
+            let charges: Vec<u16> = batch
+                .parts
+                .iter()
+                .map(|q| self.credits.charge_for(q.request.payload_size()))
+                .collect();
+            let needed: u32 = charges.iter().map(|c| u32::from(*c)).sum();
+            if needed > self.credits.available {
                 if self.credits.in_flight == 0 {
                     // Nothing in flight means no grant will ever come: fail, don't hang.
                     // Invariant: front() was Some.
-                    let q = self.queue.pop_front().expect("front exists");
+                    let batch = self.queue.pop_front().expect("front exists");
                     let available = self.credits.available;
-                    self.events.push_back(Event::Completed {
-                        id: q.id,
-                        result: Err(RequestError::InsufficientCredits {
-                            needed: charge,
-                            available,
-                        }),
-                    });
+                    let needed = u16::try_from(needed).unwrap_or(u16::MAX);
+                    for q in batch.parts {
+                        let e = RequestError::InsufficientCredits { needed, available };
+                        self.complete_with(q.id, q.kind, Err(e));
+                    }
                     continue;
                 }
                 break;
             }
             // Invariant: front() was Some.
-            let q = self.queue.pop_front().expect("front exists");
-            self.send_queued(now, q, charge, out);
+            let batch = self.queue.pop_front().expect("front exists");
+            self.send_batch(now, batch, &charges, out);
         }
         (out.len() > start).then(|| out.len() - start)
     }
 
-    fn send_queued(&mut self, now: Instant, q: Queued, charge: u16, out: &mut Vec<u8>) {
-        let command = q.request.command();
-        let prot = self.protection_for(&q);
+    fn send_batch(&mut self, now: Instant, batch: Batch, charges: &[u16], out: &mut Vec<u8>) {
+        // One frame has one protection: the first part's session decides it.
+        let prot = self.protection_for(&batch.parts[0]);
+        let mut parts = Vec::with_capacity(batch.parts.len());
+        for (q, &charge) in batch.parts.iter().zip(charges) {
+            parts.push(self.build_header(q, charge, prot));
+        }
+        let encoded = self.encode_frame(&parts, prot, out);
+        let headers: Vec<(u64, TreeId)> = parts
+            .iter()
+            .map(|p| (p.header.message_id.0, p.header.tree_id))
+            .collect();
+        drop(parts);
+        for ((q, &charge), (message_id, _)) in batch.parts.into_iter().zip(charges).zip(headers) {
+            if let Err(e) = &encoded {
+                self.credits.settle(charge);
+                self.complete_with(q.id, q.kind, Err(e.clone()));
+                continue;
+            }
+            self.pending.insert(
+                message_id,
+                Pending {
+                    id: q.id,
+                    command: q.request.command(),
+                    kind: q.kind,
+                    session: q.session,
+                    charge,
+                    deadline: Some(q.deadline.max(now)),
+                    async_id: None,
+                    signed: prot.sign,
+                    encrypted: prot.encrypt,
+                    tree: q.request.tree,
+                },
+            );
+        }
+    }
+
+    /// Spends credits and builds the header, honouring the caller's overrides.
+    fn build_header<'a>(&mut self, q: &'a Queued, charge: u16, prot: Protection) -> Part<'a> {
         let credit_request = self.credits.request_for(charge, self.config.target_credits);
         let header_charge = self.credits.header_charge(charge);
         let first_id = self.credits.spend(charge);
         let o = &q.request.header;
-        let session_id = q.session.map_or(SessionId(0), |i| self.sessions[i].id);
         let mut flags = HeaderFlags::default();
         flags.set(HeaderFlags::SIGNED, prot.sign);
+        flags.set(HeaderFlags::RELATED_OPERATIONS, q.related);
         let header = Header {
             credit_charge: o.credit_charge.unwrap_or(header_charge),
             status: NtStatus(o.channel_sequence.map_or(0, u32::from)),
-            command,
+            command: q.request.command(),
             credits: o.credit_request.unwrap_or(credit_request),
             flags: o.flags.unwrap_or(flags),
             next_command: o.next_command.unwrap_or(0),
@@ -78,34 +128,18 @@ impl Connection {
             process_id: o.process_id.unwrap_or(0),
             tree_id: o.tree_id.unwrap_or(q.request.tree.unwrap_or(TreeId(0))),
             async_id: o.async_id.unwrap_or(AsyncId(0)),
-            session_id: o.session_id.unwrap_or(session_id),
+            session_id: o
+                .session_id
+                .unwrap_or(q.session.map_or(SessionId(0), |i| self.sessions[i].id)),
             signature: o.signature.unwrap_or([0; 16]),
         };
-        let message_id = header.message_id.0;
-        let sig_override = o.signature.is_some();
-        let result =
-            self.encode_message(&header, &q.request.body, q.session, prot, sig_override, out);
-        if let Err(e) = result {
-            self.credits.settle(charge);
-            self.complete_with(q.id, q.kind, Err(e));
-            return;
+        Part {
+            header,
+            body: &q.request.body,
+            session: q.session,
+            sig_override: o.signature.is_some(),
+            next_override: o.next_command.is_some(),
         }
-        let deadline = Some(q.deadline.max(now));
-        self.pending.insert(
-            message_id,
-            Pending {
-                id: q.id,
-                command,
-                kind: q.kind,
-                session: q.session,
-                charge,
-                deadline,
-                async_id: None,
-                signed: prot.sign,
-                encrypted: prot.encrypt,
-                tree: q.request.tree,
-            },
-        );
     }
 
     /// MS-SMB2 3.2.4.1.1 (signing) and 3.2.4.1.8 (encryption) for one request.
@@ -136,14 +170,12 @@ impl Connection {
         Protection { sign, encrypt }
     }
 
-    /// Frames, signs and seals one message into `out`.
-    fn encode_message(
+    /// Frames, chains, signs and seals messages into `out` (MS-SMB2 3.2.4.1.4: each
+    /// chained message starts 8-byte aligned and is signed over its padded length).
+    fn encode_frame(
         &mut self,
-        header: &Header,
-        body: &RequestBody,
-        session: Option<usize>,
+        parts: &[Part<'_>],
         prot: Protection,
-        sig_override: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), RequestError> {
         let frame_start = out.len();
@@ -151,33 +183,51 @@ impl Connection {
         if prot.encrypt {
             out.resize(out.len() + TRANSFORM_HEADER_LEN, 0);
         }
-        let msg_start = out.len();
-        out.reserve(HEADER_LEN + 64);
-        header.encode(out);
-        body.encode(out, msg_start);
-        if prot.sign
-            && !sig_override
-            && let Some(signer) = session.and_then(|i| self.sessions[i].signer.as_deref())
-        {
-            sign_message(signer, &mut out[msg_start..]);
-        }
-        // MS-SMB2 3.2.4.2.2.2 / 3.2.4.2.3: the preauth hash covers requests as sent.
-        match header.command {
-            Command::Negotiate => {
-                self.preauth = crate::crypto::PreauthHash::new();
-                self.preauth.update(&out[msg_start..]);
-            }
-            Command::SessionSetup => {
-                if let Some(p) = session.and_then(|i| self.sessions[i].preauth.as_mut()) {
-                    p.update(&out[msg_start..]);
+        let mut starts = Vec::with_capacity(parts.len());
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                let prev = starts[i - 1];
+                pad_to(out, prev, 8);
+                if !parts[i - 1].next_override {
+                    let next = u32::try_from(out.len() - prev).unwrap_or(u32::MAX);
+                    patch_u32(out, prev + 20, next);
                 }
             }
-            _ => {}
+            let msg_start = out.len();
+            starts.push(msg_start);
+            out.reserve(HEADER_LEN + 64);
+            p.header.encode(out);
+            p.body.encode(out, msg_start);
+        }
+        // Sign each message over its own bytes, padding included, once NextCommand is set.
+        for (i, p) in parts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(out.len());
+            if prot.sign
+                && !p.sig_override
+                && let Some(signer) = p.session.and_then(|s| self.sessions[s].signer.as_deref())
+            {
+                sign_message(signer, &mut out[starts[i]..end]);
+            }
+        }
+        // MS-SMB2 3.2.4.2.2.2 / 3.2.4.2.3: the preauth hash covers requests as sent.
+        if let [p] = parts {
+            let msg = &out[starts[0]..];
+            match p.header.command {
+                Command::Negotiate => {
+                    self.preauth = PreauthHash::new();
+                    self.preauth.update(msg);
+                }
+                Command::SessionSetup => {
+                    if let Some(h) = p.session.and_then(|i| self.sessions[i].preauth.as_mut()) {
+                        h.update(msg);
+                    }
+                }
+                _ => {}
+            }
         }
         if prot.encrypt {
-            // Invariant: protection_for only sets encrypt when a session with an
-            // encryptor is given.
-            let s = &mut self.sessions[session.expect("encrypt implies a session")];
+            // Invariant: protection_for only sets encrypt for a session with an encryptor.
+            let s = &mut self.sessions[parts[0].session.expect("encrypt implies a session")];
             let nonce = s.next_nonce();
             let cipher = s.encryptor.as_ref().expect("encrypt implies an encryptor");
             let sealed =
@@ -198,9 +248,13 @@ impl Connection {
 
     /// CANCEL reuses its target's MessageId and costs no credit (MS-SMB2 3.2.4.24).
     fn encode_cancel(&mut self, c: &CancelTarget, out: &mut Vec<u8>) {
+        let prot = Protection {
+            sign: c.signed && !c.encrypted,
+            encrypt: c.encrypted,
+        };
         let mut flags = HeaderFlags::default();
         flags.set(HeaderFlags::ASYNC_COMMAND, c.async_id.is_some());
-        flags.set(HeaderFlags::SIGNED, c.signed && !c.encrypted);
+        flags.set(HeaderFlags::SIGNED, prot.sign);
         let header = Header {
             command: Command::Cancel,
             flags,
@@ -210,22 +264,19 @@ impl Connection {
             session_id: c.session.map_or(SessionId(0), |i| self.sessions[i].id),
             ..Header::default()
         };
-        let prot = Protection {
-            sign: c.signed && !c.encrypted,
-            encrypt: c.encrypted,
+        let body = RequestBody::Cancel(CancelRequest);
+        let part = Part {
+            header,
+            body: &body,
+            session: c.session,
+            sig_override: false,
+            next_override: false,
         };
         // A failed CANCEL encode (crypto refusal) leaves the target to its deadline.
-        let _ = self.encode_message(
-            &header,
-            &RequestBody::Cancel(CancelRequest),
-            c.session,
-            prot,
-            false,
-            out,
-        );
+        let _ = self.encode_frame(&[part], prot, out);
     }
 
-    /// Completes a request that failed before it was sent.
+    /// Completes a request that failed before a response arrived.
     pub(super) fn complete_with(
         &mut self,
         id: super::RequestId,

@@ -14,7 +14,9 @@ use crate::wire::{
 };
 
 use super::recv::decode_result;
-use super::{Connection, Event, Kind, NegotiateInfo, Pending, Queued, Request, SessionState};
+use super::{
+    Batch, Connection, Event, Kind, NegotiateInfo, Pending, Queued, Request, SessionState,
+};
 
 /// Capabilities this client implements and therefore advertises (MS-SMB2 2.2.3).
 const CLIENT_CAPABILITIES: u32 =
@@ -165,13 +167,14 @@ impl Connection {
         };
         let mut request = Request::new(body);
         request.header.session_id = Some(s.id);
-        self.queue.push_back(Queued {
+        self.queue.push_back(Batch::single(Queued {
             id: s.setup_request,
             request,
             deadline: now + self.config.request_timeout,
             kind: Kind::SetupLeg(idx),
             session: Some(idx),
-        });
+            related: false,
+        }));
     }
 
     /// MS-SMB2 3.2.5.3: one SESSION_SETUP response.

@@ -61,8 +61,10 @@ bodies! {
         Flush(Flush, FlushRequest),
         Read(Read, ReadRequest),
         Write(Write, WriteRequest),
+        Lock(Lock, LockRequest),
         Cancel(Cancel, CancelRequest),
         Echo(Echo, EchoRequest),
+        ChangeNotify(ChangeNotify, ChangeNotifyRequest),
         OplockBreakAck(OplockBreak, OplockBreak),
     }
 }
@@ -80,7 +82,9 @@ bodies! {
         Flush(Flush, FlushResponse),
         Read(Read, ReadResponse),
         Write(Write, WriteResponse),
+        Lock(Lock, LockResponse),
         Echo(Echo, EchoResponse),
+        ChangeNotify(ChangeNotify, ChangeNotifyResponse),
         OplockBreak(OplockBreak, OplockBreak),
     }
 }
@@ -100,6 +104,8 @@ impl RequestBody {
             Command::Read => ReadRequest::decode(msg)?.into(),
             Command::Write => WriteRequest::decode(msg)?.into(),
             Command::Cancel => CancelRequest::decode(msg)?.into(),
+            Command::Lock => LockRequest::decode(msg)?.into(),
+            Command::ChangeNotify => ChangeNotifyRequest::decode(msg)?.into(),
             Command::Echo => EchoRequest::decode(msg)?.into(),
             Command::OplockBreak => Self::OplockBreakAck(OplockBreak::decode(msg)?),
             command => Self::Raw {
@@ -126,6 +132,8 @@ impl ResponseBody {
             Command::Read => ReadResponse::decode_bytes(msg)?.into(),
             Command::Write => WriteResponse::decode(msg)?.into(),
             Command::Echo => EchoResponse::decode(msg)?.into(),
+            Command::Lock => LockResponse::decode(msg)?.into(),
+            Command::ChangeNotify => ChangeNotifyResponse::decode(msg)?.into(),
             Command::OplockBreak => OplockBreak::decode(msg)?.into(),
             command => Self::Raw {
                 command,
