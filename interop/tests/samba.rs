@@ -13,8 +13,16 @@ use pike_interop::{Driver, Target, target_or_skip, wall_time};
 use sha2::{Digest, Sha256};
 use std::time::Instant;
 
-fn tree_connect(d: &mut Driver, t: &Target, sid: SessionId, share: &str) -> Result<TreeId, RequestError> {
-    let req = TreeConnectRequest { path: t.unc(share), ..Default::default() };
+fn tree_connect(
+    d: &mut Driver,
+    t: &Target,
+    sid: SessionId,
+    share: &str,
+) -> Result<TreeId, RequestError> {
+    let req = TreeConnectRequest {
+        path: t.unc(share),
+        ..Default::default()
+    };
     let r = d.call(Request::new(req).session(sid))?;
     Ok(r.header.tree_id)
 }
@@ -29,7 +37,11 @@ fn create(d: &mut Driver, sid: SessionId, tid: TreeId, name: &str, disp: u32, op
         name: name.into(),
         ..Default::default()
     };
-    match d.call(Request::new(req).tree(sid, tid)).expect("CREATE").body {
+    match d
+        .call(Request::new(req).tree(sid, tid))
+        .expect("CREATE")
+        .body
+    {
         ResponseBody::Create(c) => c.file_id,
         other => panic!("unexpected {other:?}"),
     }
@@ -50,11 +62,16 @@ fn pattern(len: usize) -> Vec<u8> {
 /// negotiate → NTLMv2 session → tree → create → write → read → close → logoff.
 #[test]
 fn full_sequence_sha256_equal() {
-    let Some(t) = target_or_skip("full_sequence_sha256_equal") else { return };
+    let Some(t) = target_or_skip("full_sequence_sha256_equal") else {
+        return;
+    };
     let (mut d, sid) = Driver::logon(&t).expect("logon");
     let dialect = d.conn.dialect().expect("negotiated");
     if let Some(max) = t.max_dialect {
-        assert_eq!(dialect, max, "server should settle on the configured maximum");
+        assert_eq!(
+            dialect, max,
+            "server should settle on the configured maximum"
+        );
     } else {
         assert_eq!(dialect, Dialect::Smb311);
     }
@@ -68,7 +85,14 @@ fn full_sequence_sha256_equal() {
     let tid = tree_connect(&mut d, &t, sid, &t.share).expect("TREE_CONNECT");
 
     let name = format!("pike-m1-{}.bin", std::process::id());
-    let fid = create(&mut d, sid, tid, &name, disposition::OVERWRITE_IF, create_options::NON_DIRECTORY_FILE);
+    let fid = create(
+        &mut d,
+        sid,
+        tid,
+        &name,
+        disposition::OVERWRITE_IF,
+        create_options::NON_DIRECTORY_FILE,
+    );
     let data = pattern(3 * 1024 * 1024 + 12345);
     let chunk = d.conn.max_write_size();
     assert!(chunk >= 65536, "write size {chunk}");
@@ -83,7 +107,9 @@ fn full_sequence_sha256_equal() {
                 data: Bytes::copy_from_slice(c),
                 ..Default::default()
             };
-            d.conn.submit(Instant::now(), Request::new(w).tree(sid, tid)).expect("submit")
+            d.conn
+                .submit(Instant::now(), Request::new(w).tree(sid, tid))
+                .expect("submit")
         })
         .collect();
     for id in ids {
@@ -102,7 +128,9 @@ fn full_sequence_sha256_equal() {
                 file_id: fid,
                 ..Default::default()
             };
-            d.conn.submit(Instant::now(), Request::new(r).tree(sid, tid)).expect("submit")
+            d.conn
+                .submit(Instant::now(), Request::new(r).tree(sid, tid))
+                .expect("submit")
         })
         .collect();
     let mut back = Vec::with_capacity(data.len());
@@ -112,14 +140,41 @@ fn full_sequence_sha256_equal() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(Sha256::digest(&back), Sha256::digest(&data), "read back differs");
-    d.call(Request::new(CloseRequest { file_id: fid, ..Default::default() }).tree(sid, tid)).expect("CLOSE");
+    assert_eq!(
+        Sha256::digest(&back),
+        Sha256::digest(&data),
+        "read back differs"
+    );
+    d.call(
+        Request::new(CloseRequest {
+            file_id: fid,
+            ..Default::default()
+        })
+        .tree(sid, tid),
+    )
+    .expect("CLOSE");
 
     // Delete it: open with DELETE_ON_CLOSE, close.
-    let fid = create(&mut d, sid, tid, &name, disposition::OPEN, create_options::DELETE_ON_CLOSE);
-    d.call(Request::new(CloseRequest { file_id: fid, ..Default::default() }).tree(sid, tid)).expect("CLOSE");
-    d.call(Request::new(TreeDisconnectRequest).tree(sid, tid)).expect("TREE_DISCONNECT");
-    d.call(Request::new(LogoffRequest).session(sid)).expect("LOGOFF");
+    let fid = create(
+        &mut d,
+        sid,
+        tid,
+        &name,
+        disposition::OPEN,
+        create_options::DELETE_ON_CLOSE,
+    );
+    d.call(
+        Request::new(CloseRequest {
+            file_id: fid,
+            ..Default::default()
+        })
+        .tree(sid, tid),
+    )
+    .expect("CLOSE");
+    d.call(Request::new(TreeDisconnectRequest).tree(sid, tid))
+        .expect("TREE_DISCONNECT");
+    d.call(Request::new(LogoffRequest).session(sid))
+        .expect("LOGOFF");
     assert!(d.lost.is_none(), "connection lost: {:?}", d.lost);
     let c = d.conn.credits();
     assert!(c.total_granted > 1 && c.in_flight == 0, "{c:?}");
@@ -127,23 +182,34 @@ fn full_sequence_sha256_equal() {
 
 #[test]
 fn wrong_password_is_logon_failure() {
-    let Some(t) = target_or_skip("wrong_password_is_logon_failure") else { return };
+    let Some(t) = target_or_skip("wrong_password_is_logon_failure") else {
+        return;
+    };
     let mut d = Driver::connect((&t.server, t.port), t.config()).expect("connect");
     let id = d.conn.negotiate(Instant::now()).expect("negotiate");
     d.wait(id).expect("NEGOTIATE");
     let creds = Credentials::new(t.user.clone(), t.domain.clone(), "definitely-wrong");
     let id = d
         .conn
-        .session_setup(Instant::now(), Box::new(Spnego::ntlm(creds)), Some(wall_time()))
+        .session_setup(
+            Instant::now(),
+            Box::new(Spnego::ntlm(creds)),
+            Some(wall_time()),
+        )
         .expect("session_setup");
     let err = d.wait(id).expect_err("wrong password must fail");
     assert_eq!(err.status(), Some(NtStatus::LOGON_FAILURE), "{err}");
-    assert_eq!(err.to_string(), "SESSION_SETUP failed: STATUS_LOGON_FAILURE");
+    assert_eq!(
+        err.to_string(),
+        "SESSION_SETUP failed: STATUS_LOGON_FAILURE"
+    );
 }
 
 #[test]
 fn unknown_share_is_bad_network_name() {
-    let Some(t) = target_or_skip("unknown_share_is_bad_network_name") else { return };
+    let Some(t) = target_or_skip("unknown_share_is_bad_network_name") else {
+        return;
+    };
     let (mut d, sid) = Driver::logon(&t).expect("logon");
     let err = tree_connect(&mut d, &t, sid, "no-such-share").expect_err("must fail");
     assert_eq!(err.status(), Some(NtStatus::BAD_NETWORK_NAME), "{err}");

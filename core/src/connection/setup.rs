@@ -195,7 +195,10 @@ impl Connection {
                 match SessionSetupResponse::decode(&msg) {
                     Ok(b) => b,
                     Err(error) => {
-                        let e = RequestError::Decode { command: h.command, error };
+                        let e = RequestError::Decode {
+                            command: h.command,
+                            error,
+                        };
                         return self.setup_failed(idx, id, Err(e));
                     }
                 }
