@@ -1,1 +1,11 @@
 //! Offline model server and virtual-time pair for testing pike-core.
+//!
+//! [`ModelServer`] is an in-memory SMB2/3 server with the client's sans-IO shape;
+//! [`Pair`] wires it to a [`pike_core::Connection`] through seeded, chunking pipes and
+//! drives both with virtual time, so whole exchanges run offline and reproducibly.
+
+pub mod model_server;
+pub mod pair;
+
+pub use model_server::{GrantPolicy, ModelServer, ServerConfig};
+pub use pair::{Pair, Pipe, Record};
