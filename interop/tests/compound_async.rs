@@ -335,3 +335,94 @@ fn blocking_lock_pends_until_cancelled_and_fail_immediately_conflicts() {
         .expect("CLOSE");
     }
 }
+
+#[test]
+fn batch_oplock_is_broken_by_a_second_open_and_acked() {
+    use pike_core::wire::{OplockBreak, oplock_level};
+    let Some(t) = target_or_skip("batch_oplock_is_broken_by_a_second_open_and_acked") else {
+        return;
+    };
+    let (mut d, sid, tid) = setup(&t);
+    let name = format!("pike-oplock-{}.bin", std::process::id());
+    let first = CreateRequest {
+        requested_oplock_level: oplock_level::BATCH,
+        ..create_req(&name, disposition::OVERWRITE_IF, 0)
+    };
+    let granted = match d
+        .call(Request::new(first).tree(sid, tid))
+        .expect("CREATE")
+        .body
+    {
+        ResponseBody::Create(c) => c,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        granted.oplock_level,
+        oplock_level::BATCH,
+        "Samba grants a batch oplock"
+    );
+    // A second open of the same file must break the first one's oplock.
+    let second = d
+        .conn
+        .submit(
+            Instant::now(),
+            Request::new(create_req(
+                &name,
+                disposition::OPEN,
+                create_options::DELETE_ON_CLOSE,
+            ))
+            .tree(sid, tid),
+        )
+        .expect("submit");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while d.breaks.is_empty() && Instant::now() < deadline {
+        let e = d
+            .conn
+            .submit(Instant::now(), Request::new(EchoRequest).session(sid))
+            .expect("echo");
+        d.wait(e).expect("ECHO");
+    }
+    let brk = d.breaks.pop().expect("an unsolicited OPLOCK_BREAK arrives");
+    assert_eq!(
+        brk.header.message_id.0,
+        u64::MAX,
+        "breaks use MessageId all-ones"
+    );
+    let info = match &brk.body {
+        ResponseBody::OplockBreak(b) => b.oplock().expect("oplock form"),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(info.file_id, granted.file_id);
+    assert!(
+        info.oplock_level < oplock_level::BATCH,
+        "broken to a lower level: {info:?}"
+    );
+    let ack = OplockBreak::oplock_ack(info.oplock_level, info.file_id);
+    let r = d
+        .call(Request::new(pike_core::wire::RequestBody::OplockBreakAck(ack)).tree(sid, tid))
+        .expect("ack");
+    match r.body {
+        ResponseBody::OplockBreak(b) => {
+            assert_eq!(b.oplock().expect("ack response").file_id, granted.file_id)
+        }
+        other => panic!("{other:?}"),
+    }
+    let fid2 = match d
+        .wait(second)
+        .expect("second CREATE completes after the ack")
+        .body
+    {
+        ResponseBody::Create(c) => c.file_id,
+        other => panic!("{other:?}"),
+    };
+    for fid in [granted.file_id, fid2] {
+        d.call(
+            Request::new(CloseRequest {
+                file_id: fid,
+                ..Default::default()
+            })
+            .tree(sid, tid),
+        )
+        .expect("CLOSE");
+    }
+}

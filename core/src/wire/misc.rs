@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes};
 use nom::number::complete::{le_u8, le_u16, le_u32};
 
 use super::session::empty_pdu;
-use super::{DecodeError, body, buffer_at, expect_size, len32, parse};
+use super::{DecodeError, FileId, body, buffer_at, expect_size, len32, parse};
 
 empty_pdu! {
     /// ECHO request (MS-SMB2 2.2.28).
@@ -74,8 +74,9 @@ impl ErrorResponse {
     }
 }
 
-/// An OPLOCK_BREAK message body (notification, acknowledgment or response), kept raw
-/// until the typed forms land (MS-SMB2 2.2.23 - 2.2.26).
+/// An OPLOCK_BREAK message body (notification, acknowledgment or response), MS-SMB2
+/// 2.2.23 - 2.2.26. The body is kept whole; [`oplock`](Self::oplock) and
+/// [`lease`](Self::lease) read the typed forms, and the constructors build acks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OplockBreak {
     pub structure_size: u16,
@@ -96,5 +97,83 @@ impl OplockBreak {
             structure_size,
             body: Bytes::copy_from_slice(b),
         })
+    }
+}
+
+/// The oplock form of OPLOCK_BREAK (MS-SMB2 2.2.23.1, 2.2.24.1, 2.2.25.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OplockBreakInfo {
+    pub oplock_level: u8,
+    pub file_id: FileId,
+}
+
+/// The lease break notification (MS-SMB2 2.2.23.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LeaseBreakNotification {
+    pub new_epoch: u16,
+    /// SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED (0x01).
+    pub flags: u32,
+    pub lease_key: [u8; 16],
+    pub current_lease_state: u32,
+    pub new_lease_state: u32,
+}
+
+impl OplockBreak {
+    /// The oplock form (StructureSize 24), if this is one.
+    pub fn oplock(&self) -> Option<OplockBreakInfo> {
+        let b = &self.body;
+        if self.structure_size != 24 || b.len() < 24 {
+            return None;
+        }
+        let fid: [u8; 16] = b[8..24].try_into().ok()?;
+        Some(OplockBreakInfo {
+            oplock_level: b[2],
+            file_id: FileId::from_bytes(fid),
+        })
+    }
+
+    /// The lease break notification (StructureSize 44), if this is one.
+    pub fn lease(&self) -> Option<LeaseBreakNotification> {
+        let b = &self.body;
+        if self.structure_size != 44 || b.len() < 36 {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Some(LeaseBreakNotification {
+            new_epoch: u16::from_le_bytes([b[2], b[3]]),
+            flags: u32_at(4),
+            lease_key: b[8..24].try_into().ok()?,
+            current_lease_state: u32_at(24),
+            new_lease_state: u32_at(28),
+        })
+    }
+
+    /// An oplock break acknowledgment (MS-SMB2 2.2.24.1).
+    pub fn oplock_ack(oplock_level: u8, file_id: FileId) -> Self {
+        let mut body = Vec::with_capacity(24);
+        body.put_u16_le(24);
+        body.put_u8(oplock_level);
+        body.put_u8(0);
+        body.put_u32_le(0);
+        body.put_slice(&file_id.to_bytes());
+        Self {
+            structure_size: 24,
+            body: Bytes::from(body),
+        }
+    }
+
+    /// A lease break acknowledgment (MS-SMB2 2.2.24.2).
+    pub fn lease_ack(lease_key: [u8; 16], lease_state: u32) -> Self {
+        let mut body = Vec::with_capacity(36);
+        body.put_u16_le(36);
+        body.put_u16_le(0);
+        body.put_u32_le(0);
+        body.put_slice(&lease_key);
+        body.put_u32_le(lease_state);
+        body.put_u64_le(0);
+        Self {
+            structure_size: 36,
+            body: Bytes::from(body),
+        }
     }
 }
