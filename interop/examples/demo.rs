@@ -9,10 +9,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use pike_core::Request;
 use pike_core::wire::{
-    CloseRequest, CreateRequest, LogoffRequest, ReadRequest, ResponseBody, TreeConnectRequest,
-    TreeDisconnectRequest, WriteRequest, access, create_options, disposition, share_access,
+    LogoffRequest, ReadRequest, ResponseBody, TreeDisconnectRequest, WriteRequest, create_options,
+    disposition,
 };
-use pike_interop::{Driver, Target};
+use pike_interop::{Driver, Target, create_request};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Target::from_env()?.ok_or("set PIKE_SERVER, PIKE_PORT, PIKE_SHARE and PIKE_CREDS")?;
@@ -27,30 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         info.signing_required,
         info.encrypt_data
     );
-    let tc = TreeConnectRequest {
-        path: t.unc(&t.share),
-        ..Default::default()
-    };
-    let tid = d.call(Request::new(tc).session(sid))?.header.tree_id;
+    let tid = d.tree_connect(&t, sid, &t.share)?;
 
     let name = "pike-demo.txt";
     let data = Bytes::from(format!("hello from pike, {}\n", t.user).repeat(1000));
-    let create = |disp, opts| CreateRequest {
-        impersonation_level: 2,
-        desired_access: access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
-        share_access: share_access::ALL,
-        create_disposition: disp,
-        create_options: opts,
-        name: name.into(),
-        ..Default::default()
-    };
-    let fid = match d
-        .call(Request::new(create(disposition::OVERWRITE_IF, 0)).tree(sid, tid))?
-        .body
-    {
-        ResponseBody::Create(c) => c.file_id,
-        _ => return Err("unexpected CREATE response".into()),
-    };
+    let fid = d
+        .create(sid, tid, create_request(name, disposition::OVERWRITE_IF, 0))?
+        .file_id;
     let w = WriteRequest {
         file_id: fid,
         data: data.clone(),
@@ -66,13 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ResponseBody::Read(r) => r.data,
         _ => return Err("unexpected READ response".into()),
     };
-    d.call(
-        Request::new(CloseRequest {
-            file_id: fid,
-            ..Default::default()
-        })
-        .tree(sid, tid),
-    )?;
+    d.close(sid, tid, fid)?;
     if back != data {
         return Err("read back differs from what was written".into());
     }
@@ -80,22 +57,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "wrote and read back {} bytes of \\{name}: identical",
         data.len()
     );
-    let fid = match d
-        .call(
-            Request::new(create(disposition::OPEN, create_options::DELETE_ON_CLOSE)).tree(sid, tid),
-        )?
-        .body
-    {
-        ResponseBody::Create(c) => c.file_id,
-        _ => return Err("unexpected CREATE response".into()),
-    };
-    d.call(
-        Request::new(CloseRequest {
-            file_id: fid,
-            ..Default::default()
-        })
-        .tree(sid, tid),
-    )?;
+    let del = create_request(name, disposition::OPEN, create_options::DELETE_ON_CLOSE);
+    let fid = d.create(sid, tid, del)?.file_id;
+    d.close(sid, tid, fid)?;
     d.call(Request::new(TreeDisconnectRequest).tree(sid, tid))?;
     d.call(Request::new(LogoffRequest).session(sid))?;
     let c = d.conn.credits();

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pike_core::auth::{Credentials, FileTime, Spnego};
 use pike_core::crypto::RustCrypto;
-use pike_core::wire::{Dialect, SessionId};
+use pike_core::wire::{
+    CloseRequest, CreateRequest, CreateResponse, Dialect, EchoRequest, FileId, ResponseBody,
+    SessionId, TreeConnectRequest, TreeId, access, impersonation, share_access,
+};
 use pike_core::{
     ClientConfig, Connection, EncryptionPolicy, Event, Request, RequestError, RequestId, Response,
 };
@@ -277,5 +280,96 @@ impl Driver {
         let r = d.wait(id)?;
         let sid = r.header.session_id;
         Ok((d, sid))
+    }
+}
+
+/// A CREATE asking for read, write and delete access with full sharing.
+pub fn create_request(name: &str, disposition: u32, options: u32) -> CreateRequest {
+    CreateRequest {
+        impersonation_level: impersonation::IMPERSONATION,
+        desired_access: access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
+        share_access: share_access::ALL,
+        create_disposition: disposition,
+        create_options: options,
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), for data that must survive a round trip.
+pub fn pattern(len: usize) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+impl Driver {
+    /// TREE_CONNECT to `\\server\share`.
+    pub fn tree_connect(
+        &mut self,
+        t: &Target,
+        sid: SessionId,
+        share: &str,
+    ) -> Result<TreeId, RequestError> {
+        let req = TreeConnectRequest {
+            path: t.unc(share),
+            ..Default::default()
+        };
+        Ok(self.call(Request::new(req).session(sid))?.header.tree_id)
+    }
+
+    /// CREATE, returning the whole CREATE response.
+    pub fn create(
+        &mut self,
+        sid: SessionId,
+        tid: TreeId,
+        req: CreateRequest,
+    ) -> Result<CreateResponse, RequestError> {
+        match self.call(Request::new(req).tree(sid, tid))?.body {
+            ResponseBody::Create(c) => Ok(c),
+            other => panic!("CREATE answered with {other:?}"),
+        }
+    }
+
+    /// CLOSE.
+    pub fn close(
+        &mut self,
+        sid: SessionId,
+        tid: TreeId,
+        file_id: FileId,
+    ) -> Result<(), RequestError> {
+        self.call(
+            Request::new(CloseRequest {
+                file_id,
+                ..Default::default()
+            })
+            .tree(sid, tid),
+        )
+        .map(drop)
+    }
+
+    /// Runs ECHO round trips until `done(self)` holds or `timeout` passes; returns `done`.
+    /// Used to wait for server-initiated messages (interims, breaks) with a deadline.
+    pub fn drive_until(
+        &mut self,
+        sid: SessionId,
+        timeout: Duration,
+        done: impl Fn(&Self) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !done(self) && Instant::now() < deadline {
+            let echo = self
+                .conn
+                .submit(Instant::now(), Request::new(EchoRequest).session(sid))
+                .expect("submit ECHO");
+            self.wait(echo).expect("ECHO");
+        }
+        done(self)
     }
 }

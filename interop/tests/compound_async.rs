@@ -5,47 +5,20 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use pike_core::wire::{
     ChangeNotifyRequest, CloseRequest, CreateRequest, EchoRequest, FileId, LockElement,
-    LockRequest, NtStatus, ReadRequest, ResponseBody, SessionId, TreeConnectRequest, TreeId,
-    WriteRequest, access, completion_filter, create_options, disposition, share_access,
+    LockRequest, NtStatus, ReadRequest, ResponseBody, SessionId, TreeId, WriteRequest, access,
+    completion_filter, create_options, disposition,
 };
 use pike_core::{Compound, Request, RequestError};
-use pike_interop::{Driver, Target, target_or_skip};
+use pike_interop::{Driver, Target, create_request, target_or_skip};
 
 fn setup(t: &Target) -> (Driver, SessionId, TreeId) {
     let (mut d, sid) = Driver::logon(t).expect("logon");
-    let tc = TreeConnectRequest {
-        path: t.unc(&t.share),
-        ..Default::default()
-    };
-    let tid = d
-        .call(Request::new(tc).session(sid))
-        .expect("TREE_CONNECT")
-        .header
-        .tree_id;
+    let tid = d.tree_connect(t, sid, &t.share).expect("TREE_CONNECT");
     (d, sid, tid)
 }
 
-fn create_req(name: &str, disp: u32, opts: u32) -> CreateRequest {
-    CreateRequest {
-        impersonation_level: 2,
-        desired_access: access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
-        share_access: share_access::ALL,
-        create_disposition: disp,
-        create_options: opts,
-        name: name.into(),
-        ..Default::default()
-    }
-}
-
 fn open(d: &mut Driver, sid: SessionId, tid: TreeId, req: CreateRequest) -> FileId {
-    match d
-        .call(Request::new(req).tree(sid, tid))
-        .expect("CREATE")
-        .body
-    {
-        ResponseBody::Create(c) => c.file_id,
-        other => panic!("unexpected {other:?}"),
-    }
+    d.create(sid, tid, req).expect("CREATE").file_id
 }
 
 #[test]
@@ -57,7 +30,7 @@ fn related_compound_create_write_close_then_read() {
     let name = format!("pike-compound-{}.txt", std::process::id());
     let data = Bytes::from_static(b"written by a related compound");
     let chain = Compound::new()
-        .push(Request::new(create_req(&name, disposition::OVERWRITE_IF, 0)).tree(sid, tid))
+        .push(Request::new(create_request(&name, disposition::OVERWRITE_IF, 0)).tree(sid, tid))
         .related(
             Request::new(WriteRequest {
                 file_id: FileId::RELATED,
@@ -96,7 +69,7 @@ fn related_compound_create_write_close_then_read() {
     // Read it back with another related chain: create + read + close (delete on close).
     let chain = Compound::new()
         .push(
-            Request::new(create_req(
+            Request::new(create_request(
                 &name,
                 disposition::OPEN,
                 create_options::DELETE_ON_CLOSE,
@@ -142,7 +115,7 @@ fn failing_create_cascades_to_related_parts() {
     let (mut d, sid, tid) = setup(&t);
     let chain = Compound::new()
         .push(
-            Request::new(create_req(
+            Request::new(create_request(
                 "no-such-dir\\no-such-file",
                 disposition::OPEN,
                 0,
@@ -214,7 +187,7 @@ fn change_notify_goes_pending_and_cancel_completes_it() {
         desired_access: access::FILE_LIST_DIRECTORY | access::SYNCHRONIZE,
         create_options: create_options::DIRECTORY_FILE,
         create_disposition: disposition::OPEN,
-        ..create_req("", disposition::OPEN, 0)
+        ..create_request("", disposition::OPEN, 0)
     };
     let fid = open(&mut d, sid, tid, dir);
     let notify = ChangeNotifyRequest {
@@ -269,13 +242,13 @@ fn blocking_lock_pends_until_cancelled_and_fail_immediately_conflicts() {
         &mut d,
         sid,
         tid,
-        create_req(&name, disposition::OVERWRITE_IF, 0),
+        create_request(&name, disposition::OVERWRITE_IF, 0),
     );
     let b = open(
         &mut d,
         sid,
         tid,
-        create_req(&name, disposition::OPEN, create_options::DELETE_ON_CLOSE),
+        create_request(&name, disposition::OPEN, create_options::DELETE_ON_CLOSE),
     );
     let lock = |fid, flags| LockRequest {
         file_id: fid,
@@ -346,7 +319,7 @@ fn batch_oplock_is_broken_by_a_second_open_and_acked() {
     let name = format!("pike-oplock-{}.bin", std::process::id());
     let first = CreateRequest {
         requested_oplock_level: oplock_level::BATCH,
-        ..create_req(&name, disposition::OVERWRITE_IF, 0)
+        ..create_request(&name, disposition::OVERWRITE_IF, 0)
     };
     let granted = match d
         .call(Request::new(first).tree(sid, tid))
@@ -366,7 +339,7 @@ fn batch_oplock_is_broken_by_a_second_open_and_acked() {
         .conn
         .submit(
             Instant::now(),
-            Request::new(create_req(
+            Request::new(create_request(
                 &name,
                 disposition::OPEN,
                 create_options::DELETE_ON_CLOSE,

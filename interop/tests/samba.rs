@@ -1,63 +1,17 @@
 //! pike-core against a real Samba, over blocking sockets: the whole M1 sequence with
 //! sha256-equal data, and typed logon/share errors. Configured by `PIKE_*` variables.
 
-use bytes::Bytes;
-use pike_core::auth::{Credentials, Spnego};
-use pike_core::wire::{
-    CloseRequest, CreateRequest, Dialect, FileId, LogoffRequest, NtStatus, ReadRequest,
-    ResponseBody, SessionId, TreeConnectRequest, TreeDisconnectRequest, TreeId, WriteRequest,
-    access, create_options, disposition, share_access,
-};
-use pike_core::{Request, RequestError};
-use pike_interop::{Driver, Target, target_or_skip, wall_time};
-use sha2::{Digest, Sha256};
 use std::time::Instant;
 
-fn tree_connect(
-    d: &mut Driver,
-    t: &Target,
-    sid: SessionId,
-    share: &str,
-) -> Result<TreeId, RequestError> {
-    let req = TreeConnectRequest {
-        path: t.unc(share),
-        ..Default::default()
-    };
-    let r = d.call(Request::new(req).session(sid))?;
-    Ok(r.header.tree_id)
-}
-
-fn create(d: &mut Driver, sid: SessionId, tid: TreeId, name: &str, disp: u32, opts: u32) -> FileId {
-    let req = CreateRequest {
-        impersonation_level: 2,
-        desired_access: access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
-        share_access: share_access::ALL,
-        create_disposition: disp,
-        create_options: opts,
-        name: name.into(),
-        ..Default::default()
-    };
-    match d
-        .call(Request::new(req).tree(sid, tid))
-        .expect("CREATE")
-        .body
-    {
-        ResponseBody::Create(c) => c.file_id,
-        other => panic!("unexpected {other:?}"),
-    }
-}
-
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use bytes::Bytes;
+use pike_core::Request;
+use pike_core::auth::{Credentials, Spnego};
+use pike_core::wire::{
+    Dialect, LogoffRequest, NtStatus, ReadRequest, ResponseBody, TreeDisconnectRequest,
+    WriteRequest, create_options, disposition,
+};
+use pike_interop::{Driver, create_request, pattern, target_or_skip, wall_time};
+use sha2::{Digest, Sha256};
 
 /// negotiate → NTLMv2 session → tree → create → write → read → close → logoff.
 #[test]
@@ -67,14 +21,11 @@ fn full_sequence_sha256_equal() {
     };
     let (mut d, sid) = Driver::logon(&t).expect("logon");
     let dialect = d.conn.dialect().expect("negotiated");
-    if let Some(max) = t.max_dialect {
-        assert_eq!(
-            dialect, max,
-            "server should settle on the configured maximum"
-        );
-    } else {
-        assert_eq!(dialect, Dialect::Smb311);
-    }
+    assert_eq!(
+        dialect,
+        t.max_dialect.unwrap_or(Dialect::Smb311),
+        "server settles on our maximum"
+    );
     let info = d.conn.session_info(sid).expect("session");
     if t.sign {
         assert!(info.signing_required, "signing must be required: {info:?}");
@@ -82,17 +33,18 @@ fn full_sequence_sha256_equal() {
     if t.encrypt {
         assert!(info.encrypt_data, "session must be encrypted: {info:?}");
     }
-    let tid = tree_connect(&mut d, &t, sid, &t.share).expect("TREE_CONNECT");
+    let tid = d.tree_connect(&t, sid, &t.share).expect("TREE_CONNECT");
 
     let name = format!("pike-m1-{}.bin", std::process::id());
-    let fid = create(
-        &mut d,
-        sid,
-        tid,
-        &name,
-        disposition::OVERWRITE_IF,
-        create_options::NON_DIRECTORY_FILE,
-    );
+    let opts = create_options::NON_DIRECTORY_FILE;
+    let fid = d
+        .create(
+            sid,
+            tid,
+            create_request(&name, disposition::OVERWRITE_IF, opts),
+        )
+        .expect("CREATE")
+        .file_id;
     let data = pattern(3 * 1024 * 1024 + 12345);
     let chunk = d.conn.max_write_size();
     assert!(chunk >= 65536, "write size {chunk}");
@@ -145,32 +97,12 @@ fn full_sequence_sha256_equal() {
         Sha256::digest(&data),
         "read back differs"
     );
-    d.call(
-        Request::new(CloseRequest {
-            file_id: fid,
-            ..Default::default()
-        })
-        .tree(sid, tid),
-    )
-    .expect("CLOSE");
+    d.close(sid, tid, fid).expect("CLOSE");
 
     // Delete it: open with DELETE_ON_CLOSE, close.
-    let fid = create(
-        &mut d,
-        sid,
-        tid,
-        &name,
-        disposition::OPEN,
-        create_options::DELETE_ON_CLOSE,
-    );
-    d.call(
-        Request::new(CloseRequest {
-            file_id: fid,
-            ..Default::default()
-        })
-        .tree(sid, tid),
-    )
-    .expect("CLOSE");
+    let del = create_request(&name, disposition::OPEN, create_options::DELETE_ON_CLOSE);
+    let fid = d.create(sid, tid, del).expect("CREATE").file_id;
+    d.close(sid, tid, fid).expect("CLOSE");
     d.call(Request::new(TreeDisconnectRequest).tree(sid, tid))
         .expect("TREE_DISCONNECT");
     d.call(Request::new(LogoffRequest).session(sid))
@@ -211,6 +143,8 @@ fn unknown_share_is_bad_network_name() {
         return;
     };
     let (mut d, sid) = Driver::logon(&t).expect("logon");
-    let err = tree_connect(&mut d, &t, sid, "no-such-share").expect_err("must fail");
+    let err = d
+        .tree_connect(&t, sid, "no-such-share")
+        .expect_err("must fail");
     assert_eq!(err.status(), Some(NtStatus::BAD_NETWORK_NAME), "{err}");
 }

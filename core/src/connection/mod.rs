@@ -271,32 +271,9 @@ impl Connection {
 
     /// Queues a request. It is sent as soon as credits allow.
     pub fn submit(&mut self, now: Instant, request: Request) -> Result<RequestId, UsageError> {
-        self.check_open()?;
-        if !matches!(request.body, RequestBody::Negotiate(_)) && self.negotiated.is_none() {
-            return Err(UsageError::NotNegotiated);
-        }
-        let session = match request.session {
-            Some(sid) => Some(
-                *self
-                    .session_index
-                    .get(&sid)
-                    .ok_or(UsageError::UnknownSession)?,
-            ),
-            None => None,
-        };
-        self.check_payload(&request)?;
-        let id = self.next_id();
-        let deadline = now + request.timeout.unwrap_or(self.config.request_timeout);
-        let q = Queued {
-            id,
-            request,
-            deadline,
-            kind: Kind::User,
-            session,
-            related: false,
-        };
-        self.queue.push_back(Batch::single(q));
-        Ok(id)
+        let ids = self.enqueue(now, vec![(request, false)])?;
+        // Invariant: one part in, one id out.
+        Ok(ids[0])
     }
 
     /// Queues a compound chain (MS-SMB2 3.2.4.1.4): all parts go out in one frame (one
@@ -307,12 +284,25 @@ impl Connection {
         now: Instant,
         compound: Compound,
     ) -> Result<Vec<RequestId>, UsageError> {
-        self.check_open()?;
-        if self.negotiated.is_none() {
-            return Err(UsageError::NotNegotiated);
+        if compound.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut checked = Vec::with_capacity(compound.parts.len());
-        for (request, related) in compound.parts {
+        self.enqueue(now, compound.parts)
+    }
+
+    /// Validates every part, then queues them as one batch (all or nothing).
+    fn enqueue(
+        &mut self,
+        now: Instant,
+        parts: Vec<(Request, bool)>,
+    ) -> Result<Vec<RequestId>, UsageError> {
+        self.check_open()?;
+        let mut checked = Vec::with_capacity(parts.len());
+        for (request, related) in parts {
+            // Only a NEGOTIATE may precede negotiation.
+            if !matches!(request.body, RequestBody::Negotiate(_)) && self.negotiated.is_none() {
+                return Err(UsageError::NotNegotiated);
+            }
             let session = match request.session {
                 Some(sid) => Some(
                     *self
@@ -325,9 +315,6 @@ impl Connection {
             self.check_payload(&request)?;
             let deadline = now + request.timeout.unwrap_or(self.config.request_timeout);
             checked.push((request, related, session, deadline));
-        }
-        if checked.is_empty() {
-            return Ok(Vec::new());
         }
         let parts: Vec<Queued> = checked
             .into_iter()
