@@ -1,0 +1,319 @@
+//! The one event loop: moves bytes between a byte stream and the sans-IO connection,
+//! fires timers, and hands completed requests to their futures.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use pike_core::auth::Authenticator;
+use pike_core::wire::{AsyncId, SessionId};
+use pike_core::{
+    ClientConfig, Compound, Connection, ConnectionError, Event, Instant, Request, RequestError,
+    RequestId, Response,
+};
+
+use crate::Error;
+
+/// A runtime's timer. `Sleep` need not be `Send`: the driver is `Send` exactly when the
+/// byte stream and the timer are, so it runs under `tokio::spawn` and `spawn_local` alike.
+pub trait Timer {
+    /// The future `sleep_until` returns.
+    type Sleep: Future<Output = ()>;
+    /// A future that completes at `deadline`.
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
+}
+
+#[derive(Debug)]
+struct State {
+    conn: Connection,
+    results: HashMap<RequestId, Result<Response, RequestError>>,
+    wakers: HashMap<RequestId, Waker>,
+    interims: HashMap<RequestId, AsyncId>,
+    breaks: VecDeque<Response>,
+    lost: Option<ConnectionError>,
+    driver: Option<Waker>,
+}
+
+impl State {
+    fn wake_driver(&mut self) {
+        if let Some(w) = self.driver.take() {
+            w.wake();
+        }
+    }
+
+    /// Routes core events to the futures waiting on them.
+    fn dispatch_events(&mut self) -> bool {
+        let mut any = false;
+        while let Some(event) = self.conn.poll_event() {
+            any = true;
+            match event {
+                Event::Completed { id, result } => {
+                    self.results.insert(id, result);
+                    if let Some(w) = self.wakers.remove(&id) {
+                        w.wake();
+                    }
+                }
+                Event::Interim { id, async_id } => {
+                    self.interims.insert(id, async_id);
+                }
+                Event::Break(b) => self.breaks.push_back(b),
+                Event::ConnectionLost(e) => self.lost = Some(e),
+                _ => {}
+            }
+        }
+        any
+    }
+}
+
+/// A cheap, cloneable handle to one connection (shared state behind a mutex, as quinn's
+/// `ConnectionRef`). Every method returns at once or a future; the [`Driver`] does the IO.
+#[derive(Clone, Debug)]
+pub struct ConnectionRef(Arc<Mutex<State>>);
+
+impl ConnectionRef {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the core half-updated in a way
+        // that matters more than stopping: keep going with the inner state.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the core connection (getters, or anything the handles do not wrap),
+    /// then lets the driver send whatever `f` queued.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> R {
+        let mut st = self.lock();
+        let r = f(&mut st.conn);
+        st.wake_driver();
+        r
+    }
+
+    /// Queues a request; the future resolves with its response.
+    pub fn submit(&self, request: Request) -> Result<ResponseFuture, Error> {
+        let id = self.with(|c| c.submit(Instant::now(), request))?;
+        Ok(ResponseFuture {
+            conn: self.clone(),
+            id,
+        })
+    }
+
+    /// Queues a compound chain; one future per part.
+    pub fn submit_compound(&self, compound: Compound) -> Result<Vec<ResponseFuture>, Error> {
+        let ids = self.with(|c| c.submit_compound(Instant::now(), compound))?;
+        Ok(ids
+            .into_iter()
+            .map(|id| ResponseFuture {
+                conn: self.clone(),
+                id,
+            })
+            .collect())
+    }
+
+    /// Submits and awaits one request.
+    pub async fn call(&self, request: Request) -> Result<Response, Error> {
+        Ok(self.submit(request)?.await?)
+    }
+
+    /// NEGOTIATE with the config's dialects and capabilities.
+    pub async fn negotiate(&self) -> Result<Response, Error> {
+        let id = self.with(|c| c.negotiate(Instant::now()))?;
+        Ok(ResponseFuture {
+            conn: self.clone(),
+            id,
+        }
+        .await?)
+    }
+
+    /// Authenticates a new session; returns its id.
+    pub async fn session_setup(&self, auth: Box<dyn Authenticator>) -> Result<SessionId, Error> {
+        let wall = Some(crate::wall_time());
+        let id = self.with(|c| c.session_setup(Instant::now(), auth, wall))?;
+        let r = ResponseFuture {
+            conn: self.clone(),
+            id,
+        }
+        .await?;
+        Ok(r.header.session_id)
+    }
+
+    /// Requests a CANCEL of `id` (see [`Connection::cancel`]).
+    pub fn cancel(&self, id: RequestId) -> Result<(), Error> {
+        Ok(self.with(|c| c.cancel(Instant::now(), id))?)
+    }
+
+    /// The AsyncId if the request went async (STATUS_PENDING).
+    pub fn interim(&self, id: RequestId) -> Option<AsyncId> {
+        self.lock().interims.get(&id).copied()
+    }
+
+    /// The next unsolicited oplock/lease break, if one arrived.
+    pub fn poll_break(&self) -> Option<Response> {
+        self.lock().breaks.pop_front()
+    }
+
+    /// Why the connection failed, once it has.
+    pub fn lost(&self) -> Option<ConnectionError> {
+        self.lock().lost.clone()
+    }
+
+    /// Closes the connection: outstanding requests fail with `ConnectionLost`.
+    pub fn close(&self) {
+        self.with(|c| c.close(Instant::now()));
+    }
+}
+
+/// Resolves when its request completes (each request completes exactly once).
+#[derive(Debug)]
+#[must_use = "a request's result is only seen by awaiting its future"]
+pub struct ResponseFuture {
+    conn: ConnectionRef,
+    id: RequestId,
+}
+
+impl ResponseFuture {
+    /// The request's handle (for [`ConnectionRef::cancel`]).
+    pub fn id(&self) -> RequestId {
+        self.id
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response, RequestError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut st = self.conn.lock();
+        if let Some(r) = st.results.remove(&self.id) {
+            st.interims.remove(&self.id);
+            return Poll::Ready(r);
+        }
+        st.wakers.insert(self.id, cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Drives one connection: run it on the runtime (`spawn`, `spawn_local`, `block_on`).
+/// It finishes once the connection is lost or closed.
+pub struct Driver<IO, T: Timer> {
+    conn: ConnectionRef,
+    io: IO,
+    timer: T,
+    sleep: Option<(Instant, Pin<Box<T::Sleep>>)>,
+    rbuf: Vec<u8>,
+    wbuf: Vec<u8>,
+    wpos: usize,
+}
+
+impl<IO, T: Timer> Driver<IO, T>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    /// A connection over `io` with `config`, seeded with fresh OS entropy.
+    pub fn new(io: IO, timer: T, config: Arc<ClientConfig>) -> (ConnectionRef, Self) {
+        let conn = Connection::new(config, Instant::now(), crate::random_seed());
+        let state = State {
+            conn,
+            results: HashMap::new(),
+            wakers: HashMap::new(),
+            interims: HashMap::new(),
+            breaks: VecDeque::new(),
+            lost: None,
+            driver: None,
+        };
+        let conn = ConnectionRef(Arc::new(Mutex::new(state)));
+        let driver = Self {
+            conn: conn.clone(),
+            io,
+            timer,
+            sleep: None,
+            rbuf: vec![0; 256 * 1024],
+            wbuf: Vec::new(),
+            wpos: 0,
+        };
+        (conn, driver)
+    }
+}
+
+impl<IO, T: Timer + Unpin> Future for Driver<IO, T>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Unpin: IO and T are, and the sleep future is boxed.
+        let this = self.get_mut();
+        loop {
+            let mut progress = false;
+            let mut st = this.conn.lock();
+            st.driver = Some(cx.waker().clone());
+            let now = Instant::now();
+            // 1. Output: everything the core wants sent, in as few writes as possible.
+            if this.wpos == this.wbuf.len() {
+                this.wbuf.clear();
+                this.wpos = 0;
+                while st.conn.poll_transmit(now, &mut this.wbuf).is_some() {}
+            }
+            while this.wpos < this.wbuf.len() {
+                match Pin::new(&mut this.io).poll_write(cx, &this.wbuf[this.wpos..]) {
+                    Poll::Ready(Ok(n)) if n > 0 => {
+                        this.wpos += n;
+                        progress = true;
+                    }
+                    Poll::Ready(_) => {
+                        st.conn.handle_eof(now);
+                        break;
+                    }
+                    Poll::Pending => break,
+                }
+            }
+            if this.wpos == this.wbuf.len() && !this.wbuf.is_empty() {
+                let _ = Pin::new(&mut this.io).poll_flush(cx);
+            }
+            // 2. Input.
+            if !st.conn.is_closed() {
+                match Pin::new(&mut this.io).poll_read(cx, &mut this.rbuf) {
+                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                        st.conn.handle_eof(Instant::now());
+                        progress = true;
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        st.conn.handle_input(Instant::now(), &this.rbuf[..n]);
+                        progress = true;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            // 3. Timers.
+            match st.conn.poll_timeout() {
+                Some(deadline) if deadline <= Instant::now() => {
+                    st.conn.handle_timeout(Instant::now());
+                    this.sleep = None;
+                    progress = true;
+                }
+                Some(deadline) => {
+                    if this.sleep.as_ref().is_none_or(|(d, _)| *d != deadline) {
+                        this.sleep = Some((deadline, Box::pin(this.timer.sleep_until(deadline))));
+                    }
+                    if let Some((_, s)) = this.sleep.as_mut()
+                        && s.as_mut().poll(cx).is_ready()
+                    {
+                        st.conn.handle_timeout(Instant::now());
+                        this.sleep = None;
+                        progress = true;
+                    }
+                }
+                None => this.sleep = None,
+            }
+            // 4. Events to waiters.
+            progress |= st.dispatch_events();
+            if st.conn.is_closed() && this.wpos == this.wbuf.len() {
+                return Poll::Ready(());
+            }
+            drop(st);
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+    }
+}
