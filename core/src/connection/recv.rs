@@ -183,14 +183,20 @@ impl Connection {
                 ))
             };
         }
-        let Some(&idx) = self.session_index.get(&h.session_id) else {
-            return Ok(());
+        // The session the request went out on decides, not the response's SessionId: an
+        // altered SessionId must not turn verification off (the signature covers it).
+        let request = self.pending.get(&h.message_id.0);
+        let idx = match request.and_then(|p| p.session) {
+            Some(i) => i,
+            None => match self.session_index.get(&h.session_id) {
+                Some(&i) => i,
+                None => return Ok(()),
+            },
         };
         let s = &self.sessions[idx];
         let Some(signer) = s.signer.as_deref() else {
             return Ok(());
         };
-        let request = self.pending.get(&h.message_id.0);
         let protect = s.signing_required
             || s.encrypt_data
             || request.is_some_and(|p| p.signed || p.encrypted);
