@@ -66,6 +66,10 @@ bodies! {
         Echo(Echo, EchoRequest),
         ChangeNotify(ChangeNotify, ChangeNotifyRequest),
         OplockBreakAck(OplockBreak, OplockBreak),
+        Ioctl(Ioctl, IoctlRequest),
+        QueryDirectory(QueryDirectory, QueryDirectoryRequest),
+        QueryInfo(QueryInfo, QueryInfoRequest),
+        SetInfo(SetInfo, SetInfoRequest),
     }
 }
 
@@ -86,6 +90,10 @@ bodies! {
         Echo(Echo, EchoResponse),
         ChangeNotify(ChangeNotify, ChangeNotifyResponse),
         OplockBreak(OplockBreak, OplockBreak),
+        Ioctl(Ioctl, IoctlResponse),
+        QueryDirectory(QueryDirectory, QueryDirectoryResponse),
+        QueryInfo(QueryInfo, QueryInfoResponse),
+        SetInfo(SetInfo, SetInfoResponse),
     }
 }
 
@@ -108,6 +116,10 @@ impl RequestBody {
             Command::ChangeNotify => ChangeNotifyRequest::decode(msg)?.into(),
             Command::Echo => EchoRequest::decode(msg)?.into(),
             Command::OplockBreak => Self::OplockBreakAck(OplockBreak::decode(msg)?),
+            Command::Ioctl => IoctlRequest::decode(msg)?.into(),
+            Command::QueryDirectory => QueryDirectoryRequest::decode(msg)?.into(),
+            Command::QueryInfo => QueryInfoRequest::decode(msg)?.into(),
+            Command::SetInfo => SetInfoRequest::decode(msg)?.into(),
             command => Self::Raw {
                 command,
                 body: Bytes::copy_from_slice(super::body(msg)?),
@@ -135,6 +147,10 @@ impl ResponseBody {
             Command::Lock => LockResponse::decode(msg)?.into(),
             Command::ChangeNotify => ChangeNotifyResponse::decode(msg)?.into(),
             Command::OplockBreak => OplockBreak::decode(msg)?.into(),
+            Command::Ioctl => IoctlResponse::decode_bytes(msg)?.into(),
+            Command::QueryDirectory => QueryDirectoryResponse::decode_bytes(msg)?.into(),
+            Command::QueryInfo => QueryInfoResponse::decode_bytes(msg)?.into(),
+            Command::SetInfo => SetInfoResponse::decode(msg)?.into(),
             command => Self::Raw {
                 command,
                 body: msg.slice(HEADER_LEN.min(msg.len())..),

@@ -13,27 +13,35 @@
 #![allow(missing_docs)]
 
 mod body;
+mod contexts;
 mod create;
 mod file;
 mod framing;
 mod header;
 mod ids;
+mod info;
+mod ioctl;
 mod misc;
 mod negotiate;
 mod notify;
+mod query;
 mod session;
 mod status;
 mod tree;
 
 pub use body::{RequestBody, ResponseBody};
+pub use contexts::*;
 pub use create::*;
 pub use file::*;
 pub use framing::{FrameDecoder, FrameKind, MAX_FRAME_LEN, classify, frame_header};
 pub use header::*;
 pub use ids::*;
+pub use info::*;
+pub use ioctl::*;
 pub use misc::*;
 pub use negotiate::*;
 pub use notify::*;
+pub use query::*;
 pub use session::*;
 pub use status::NtStatus;
 pub use tree::*;
