@@ -393,6 +393,11 @@ impl Connection {
         queued.chain(pending).chain(keepalive).min()
     }
 
+    /// The configuration this connection runs with.
+    pub fn config(&self) -> &Arc<ClientConfig> {
+        &self.config
+    }
+
     /// What NEGOTIATE settled, once it completed.
     pub fn negotiated(&self) -> Option<&NegotiateInfo> {
         self.negotiated.as_ref()

@@ -321,7 +321,11 @@ pub(super) fn decode_result(h: &Header, msg: &Bytes) -> Result<Response, Request
             error: ErrorResponse::decode(msg).unwrap_or_default(),
         })))
     };
-    if h.status.is_error() {
+    // Success and informational severities carry the command's body; of the warnings
+    // only BUFFER_OVERFLOW does (truncated data). Others, such as NO_MORE_FILES, carry
+    // an ERROR body that can look like a valid response (both StructureSize 9).
+    let has_body = h.status.0 >> 30 <= 1 || h.status == NtStatus::BUFFER_OVERFLOW;
+    if !has_body {
         return status_error();
     }
     match ResponseBody::decode(h, msg) {

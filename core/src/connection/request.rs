@@ -92,6 +92,10 @@ impl Request {
         match &self.body {
             RequestBody::Read(r) => r.length as usize,
             RequestBody::Write(w) => w.data.len(),
+            RequestBody::Ioctl(r) => r.payload_size(),
+            RequestBody::QueryDirectory(r) => r.payload_size(),
+            RequestBody::QueryInfo(r) => r.payload_size(),
+            RequestBody::SetInfo(r) => r.payload_size(),
             _ => 0,
         }
     }
