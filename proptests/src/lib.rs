@@ -7,5 +7,5 @@
 pub mod model_server;
 pub mod pair;
 
-pub use model_server::{GrantPolicy, ModelServer, ServerConfig};
+pub use model_server::{GrantPolicy, ModelServer, ServerConfig, ServerPolicy};
 pub use pair::{Pair, Pipe, Record};

@@ -256,7 +256,7 @@ impl Pair {
             progress = true;
         }
         progress |= self.drain_events();
-        progress || !self.c2s.is_empty() || !self.s2c.is_empty()
+        progress || !self.c2s.is_empty() || !self.s2c.is_empty() || self.server.has_deferred()
     }
 
     /// Steps until nothing moves (bounded by [`STEP_LIMIT`]).
@@ -298,7 +298,8 @@ impl Pair {
         panic!("wait({id:?}): no completion after {STEP_LIMIT} steps: {self:?}");
     }
 
-    fn drain_events(&mut self) -> bool {
+    /// Moves the client's pending events into `log`, `done`, `breaks` and `lost`.
+    pub fn drain_events(&mut self) -> bool {
         let mut any = false;
         while let Some(e) = self.client.poll_event() {
             any = true;

@@ -1,0 +1,704 @@
+//! State-machine property test (proptest-state-machine): a client logged on to the model
+//! server runs generated sequences of file operations while the server's wire behaviour
+//! (credits, interims, reordering, compound splitting/joining, oplock breaks, delays, a
+//! connection drop) and virtual time change under it.
+//!
+//! The reference machine generates transitions; the system under test keeps the
+//! abstract model: a file system (name -> bytes, updated in submission order, which is
+//! the order the server applies requests in) and the set of outstanding `RequestId`s.
+//!
+//! Invariants, after every transition:
+//! - every `RequestId` completes exactly once, and only ids that were submitted;
+//! - nothing follows `ConnectionLost` (and it happens at most once);
+//! - the model server saw no protocol violation (MessageIds unique and inside the granted
+//!   window, CreditCharge sufficient); the client never spent more MessageIds than it was
+//!   granted, nor was granted more than the server sent; at quiescence the client's
+//!   available credits equal the server's count of granted-and-unspent credits;
+//! - a successful READ returns what the model holds (when every earlier mutation of that
+//!   file is known to have succeeded), and END_OF_FILE only past the model's end;
+//! - signed / encrypted configs: once a tampered response was delivered, the connection
+//!   is lost (never data).
+//!
+//! Runs in plain, signed (signing required) and encrypted (EncryptData) configurations.
+//! `PROPTEST_CASES` sets the number of sequences (default 16 per configuration).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use bytes::Bytes;
+use pike_core::wire::{
+    CloseRequest, Dialect, FileId, NtStatus, ReadRequest, ResponseBody, SessionId, TreeId,
+    WriteRequest, disposition,
+};
+use pike_core::{Compound, ConnectionError, Request, RequestError, RequestId, UsageError};
+use pike_proptests::{GrantPolicy, Pair, Record, ServerConfig, ServerPolicy};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence};
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
+
+const NAMES: [&str; 3] = ["a.txt", "b.txt", "c.txt"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Plain,
+    Signed,
+    Encrypted,
+}
+
+#[derive(Clone, Debug)]
+struct RefState {
+    mode: Mode,
+    seed: u64,
+    dialect: Dialect,
+    tamper_used: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Transition {
+    Open {
+        name: usize,
+        truncate: bool,
+    },
+    Write {
+        handle: usize,
+        offset: u16,
+        data: Vec<u8>,
+    },
+    Read {
+        handle: usize,
+        offset: u16,
+        len: u16,
+    },
+    Close {
+        handle: usize,
+    },
+    Cancel {
+        pick: usize,
+    },
+    Compound {
+        name: usize,
+        data: Vec<u8>,
+    },
+    AdvanceTime {
+        ms: u32,
+    },
+    SetServerPolicy(ServerPolicy),
+    Step {
+        n: u8,
+    },
+    Drive,
+    Tamper,
+}
+
+fn policy() -> impl Strategy<Value = ServerPolicy> {
+    let grant = prop_oneof![
+        3 => Just(None),
+        1 => Just(Some(GrantPolicy::Fixed(0))),
+        2 => Just(Some(GrantPolicy::Fixed(1))),
+        2 => (2u16..64).prop_map(|n| Some(GrantPolicy::Fixed(n))),
+        1 => Just(Some(GrantPolicy::AsRequested)),
+    ];
+    let drop_after = prop_oneof![6 => Just(None), 1 => (0u32..20).prop_map(Some)];
+    (
+        grant,
+        prop_oneof![Just(0u32), 1u32..4],
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![Just(0u32), 1u32..5],
+        prop_oneof![Just(0u32), 1u32..6],
+        drop_after,
+    )
+        .prop_map(
+            |(grant, interim_every, reorder, split, join, brk, delay, drop_after)| ServerPolicy {
+                grant,
+                interim_every,
+                reorder,
+                split_compounds: split,
+                join_responses: join,
+                break_every: brk,
+                delay_polls: delay,
+                drop_after,
+            },
+        )
+}
+
+fn data() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => proptest::collection::vec(any::<u8>(), 1..64),
+        1 => proptest::collection::vec(any::<u8>(), 1..3000),
+    ]
+}
+
+fn transitions(state: &RefState) -> BoxedStrategy<Transition> {
+    let base = prop_oneof![
+        3 => (0..NAMES.len(), prop::bool::weighted(0.2))
+            .prop_map(|(name, truncate)| Transition::Open { name, truncate }),
+        5 => (any::<usize>(), prop_oneof![3 => 0u16..64, 1 => 0u16..4096], data())
+            .prop_map(|(handle, offset, data)| Transition::Write { handle, offset, data }),
+        5 => (any::<usize>(), prop_oneof![3 => 0u16..128, 1 => 0u16..4096], 1u16..4096)
+            .prop_map(|(handle, offset, len)| Transition::Read { handle, offset, len }),
+        2 => any::<usize>().prop_map(|handle| Transition::Close { handle }),
+        2 => any::<usize>().prop_map(|pick| Transition::Cancel { pick }),
+        2 => (0..NAMES.len(), data()).prop_map(|(name, data)| Transition::Compound { name, data }),
+        2 => prop_oneof![0u32..2000, 25_000u32..70_000]
+            .prop_map(|ms| Transition::AdvanceTime { ms }),
+        2 => policy().prop_map(Transition::SetServerPolicy),
+        3 => (1u8..12).prop_map(|n| Transition::Step { n }),
+        4 => Just(Transition::Drive),
+    ];
+    if state.mode != Mode::Plain && !state.tamper_used {
+        prop_oneof![30 => base, 1 => Just(Transition::Tamper)].boxed()
+    } else {
+        base.boxed()
+    }
+}
+
+struct Machine<const M: u8>;
+
+impl<const M: u8> ReferenceStateMachine for Machine<M> {
+    type State = RefState;
+    type Transition = Transition;
+
+    fn init_state() -> BoxedStrategy<RefState> {
+        let mode = match M {
+            0 => Mode::Plain,
+            1 => Mode::Signed,
+            _ => Mode::Encrypted,
+        };
+        let dialects = match mode {
+            Mode::Encrypted => prop_oneof![Just(Dialect::Smb311), Just(Dialect::Smb300)].boxed(),
+            _ => prop_oneof![
+                Just(Dialect::Smb311),
+                Just(Dialect::Smb302),
+                Just(Dialect::Smb210),
+                Just(Dialect::Smb202)
+            ]
+            .boxed(),
+        };
+        (any::<u64>(), dialects)
+            .prop_map(move |(seed, dialect)| RefState {
+                mode,
+                seed,
+                dialect,
+                tamper_used: false,
+            })
+            .boxed()
+    }
+
+    fn transitions(state: &RefState) -> BoxedStrategy<Transition> {
+        transitions(state)
+    }
+
+    fn apply(mut state: RefState, t: &Transition) -> RefState {
+        if matches!(t, Transition::Tamper) {
+            state.tamper_used = true;
+        }
+        state
+    }
+
+    fn preconditions(state: &RefState, t: &Transition) -> bool {
+        !matches!(t, Transition::Tamper) || (state.mode != Mode::Plain && !state.tamper_used)
+    }
+}
+
+/// What an outstanding request was, for checking its completion.
+#[derive(Debug)]
+enum Op {
+    Open { name: String },
+    Mutation { name: String },
+    Read(ReadCheck),
+    Other,
+}
+
+#[derive(Clone, Debug)]
+struct ReadCheck {
+    name: String,
+    offset: u64,
+    len: u32,
+    /// The model's content at submission; `None` if it was already uncertain.
+    snapshot: Option<Vec<u8>>,
+    /// Mutations of the file submitted earlier and not complete at submission.
+    deps: Vec<RequestId>,
+}
+
+#[derive(Debug, Default)]
+struct FileModel {
+    data: Vec<u8>,
+    /// A mutation failed (or may or may not have been applied): content unknown.
+    uncertain: bool,
+    unconfirmed: BTreeSet<RequestId>,
+}
+
+struct Sut {
+    p: Pair,
+    mode: Mode,
+    sid: SessionId,
+    tid: TreeId,
+    handles: Vec<(FileId, String)>,
+    outstanding: HashMap<RequestId, Op>,
+    completed: BTreeSet<RequestId>,
+    mutation_ok: HashMap<RequestId, bool>,
+    files: BTreeMap<String, FileModel>,
+    log_seen: usize,
+    lost_seen: bool,
+    /// Successful reads (and EOF errors) waiting for their dependencies.
+    checks: Vec<(ReadCheck, Result<Bytes, ()>)>,
+    reads_verified: usize,
+    internal_interims: BTreeSet<RequestId>,
+}
+
+impl Sut {
+    fn track(&mut self, r: Result<RequestId, UsageError>, op: Op) -> Option<RequestId> {
+        match r {
+            Ok(id) => {
+                assert!(
+                    !self.completed.contains(&id) && !self.outstanding.contains_key(&id),
+                    "{id:?} reused"
+                );
+                self.outstanding.insert(id, op);
+                Some(id)
+            }
+            Err(UsageError::Closed) => {
+                assert!(self.p.client.is_closed());
+                None
+            }
+            Err(e) => panic!("usage error: {e}"),
+        }
+    }
+
+    fn submit(&mut self, req: Request, op: Op) -> Option<RequestId> {
+        let r = self.p.client.submit(self.p.now, req);
+        self.track(r, op)
+    }
+
+    fn handle(&self, i: usize) -> Option<(FileId, String)> {
+        (!self.handles.is_empty()).then(|| self.handles[i % self.handles.len()].clone())
+    }
+
+    fn mutate(&mut self, name: &str, id: RequestId, f: impl FnOnce(&mut Vec<u8>)) {
+        let m = self.files.entry(name.to_owned()).or_default();
+        f(&mut m.data);
+        m.unconfirmed.insert(id);
+    }
+
+    fn read_check(&self, name: &str, offset: u64, len: u32) -> ReadCheck {
+        let m = self.files.get(name);
+        ReadCheck {
+            name: name.to_owned(),
+            offset,
+            len,
+            snapshot: match m {
+                Some(m) if m.uncertain => None,
+                Some(m) => Some(m.data.clone()),
+                None => Some(Vec::new()),
+            },
+            deps: m.map_or_else(Vec::new, |m| m.unconfirmed.iter().copied().collect()),
+        }
+    }
+
+    /// Consumes new log records and completions; checks exactly-once and lost-last.
+    fn collect(&mut self) {
+        self.p.drain_events();
+        let new: Vec<Record> = self.p.log[self.log_seen..].to_vec();
+        self.log_seen = self.p.log.len();
+        for rec in new {
+            assert!(!self.lost_seen, "{rec:?} after ConnectionLost");
+            match rec {
+                Record::Completed(id, _) => {
+                    assert!(self.completed.insert(id), "{id:?} completed twice");
+                    assert!(
+                        !self.internal_interims.contains(&id),
+                        "internal {id:?} completed"
+                    );
+                    let op = self
+                        .outstanding
+                        .remove(&id)
+                        .unwrap_or_else(|| panic!("{id:?} completed but never submitted"));
+                    let result = self.p.done.remove(&id).expect("result stored");
+                    self.on_complete(id, op, result);
+                }
+                Record::ConnectionLost(_) => self.lost_seen = true,
+                Record::Interim(id) => {
+                    assert!(
+                        !self.completed.contains(&id),
+                        "interim after completion of {id:?}"
+                    );
+                    if !self.outstanding.contains_key(&id) {
+                        // Not one of ours: the connection's internal keepalive ECHO
+                        // (see the report: internal ids leak through Event::Interim).
+                        self.internal_interims.insert(id);
+                    }
+                }
+                Record::Negotiated(_) | Record::Break => {}
+            }
+        }
+        self.run_checks();
+    }
+
+    fn on_complete(
+        &mut self,
+        id: RequestId,
+        op: Op,
+        result: Result<pike_core::Response, RequestError>,
+    ) {
+        match op {
+            Op::Open { name } => {
+                self.settle(&name, id, result.is_ok());
+                if let Ok(r) = result {
+                    match r.body {
+                        ResponseBody::Create(c) => self.handles.push((c.file_id, name)),
+                        other => panic!("CREATE answered with {other:?}"),
+                    }
+                }
+            }
+            Op::Mutation { name } => self.settle(&name, id, result.is_ok()),
+            Op::Read(check) => match result {
+                Ok(r) => match r.body {
+                    ResponseBody::Read(rr) => self.checks.push((check, Ok(rr.data))),
+                    other => panic!("READ answered with {other:?}"),
+                },
+                Err(RequestError::Status(s)) if s.status == NtStatus::END_OF_FILE => {
+                    self.checks.push((check, Err(())));
+                }
+                Err(_) => {}
+            },
+            Op::Other => {}
+        }
+    }
+
+    fn settle(&mut self, name: &str, id: RequestId, ok: bool) {
+        if let Some(m) = self.files.get_mut(name)
+            && m.unconfirmed.remove(&id)
+        {
+            self.mutation_ok.insert(id, ok);
+            m.uncertain |= !ok;
+        }
+    }
+
+    fn run_checks(&mut self) {
+        let checks = std::mem::take(&mut self.checks);
+        for (c, got) in checks {
+            if c.deps.iter().any(|d| !self.mutation_ok.contains_key(d)) {
+                self.checks.push((c, got));
+                continue;
+            }
+            let Some(snap) = &c.snapshot else { continue };
+            if c.deps.iter().any(|d| !self.mutation_ok[d]) {
+                continue;
+            }
+            let len = snap.len() as u64;
+            match got {
+                Ok(data) => {
+                    let start = c.offset.min(len) as usize;
+                    let end = (c.offset + u64::from(c.len)).min(len) as usize;
+                    assert_eq!(
+                        &data[..],
+                        &snap[start..end],
+                        "READ {} @{} len {} disagrees with the model",
+                        c.name,
+                        c.offset,
+                        c.len
+                    );
+                    self.reads_verified += 1;
+                }
+                Err(()) => assert!(
+                    c.offset >= len,
+                    "END_OF_FILE at {} but the model holds {len} bytes",
+                    c.offset
+                ),
+            }
+        }
+    }
+
+    fn quiescent(&self) -> bool {
+        self.p.c2s.is_empty() && self.p.s2c.is_empty() && !self.p.server.has_unsent()
+    }
+}
+
+impl<const M: u8> StateMachineTest for Machine<M> {
+    type SystemUnderTest = Sut;
+    type Reference = Self;
+
+    fn init_test(r: &RefState) -> Sut {
+        let server = ServerConfig {
+            require_signing: r.mode == Mode::Signed,
+            encrypt_data: r.mode == Mode::Encrypted,
+            ..ServerConfig::default()
+        };
+        let mut c = Pair::client_config();
+        c.dialects = vec![r.dialect];
+        let mut p = Pair::new(c, server, r.seed);
+        let sid = p.connect();
+        let tid = p.tree_connect(sid, "share").expect("tree connect");
+        p.drive();
+        let log_seen = p.log.len();
+        Sut {
+            p,
+            mode: r.mode,
+            sid,
+            tid,
+            handles: Vec::new(),
+            outstanding: HashMap::new(),
+            completed: BTreeSet::new(),
+            mutation_ok: HashMap::new(),
+            files: BTreeMap::new(),
+            log_seen,
+            lost_seen: false,
+            checks: Vec::new(),
+            reads_verified: 0,
+            internal_interims: BTreeSet::new(),
+        }
+    }
+
+    fn apply(mut s: Sut, _r: &RefState, t: Transition) -> Sut {
+        let (sid, tid) = (s.sid, s.tid);
+        match t {
+            Transition::Open { name, truncate } => {
+                let name = NAMES[name].to_owned();
+                let disp = if truncate {
+                    disposition::OVERWRITE_IF
+                } else {
+                    disposition::OPEN_IF
+                };
+                let req = Request::new(Pair::create_request(&name, disp)).tree(sid, tid);
+                if let Some(id) = s.submit(req, Op::Open { name: name.clone() }) {
+                    // OPEN_IF may create the file; OVERWRITE_IF also empties it.
+                    s.mutate(&name, id, |d| {
+                        if truncate {
+                            d.clear();
+                        }
+                    });
+                }
+            }
+            Transition::Write {
+                handle,
+                offset,
+                data,
+            } => {
+                if let Some((fid, name)) = s.handle(handle) {
+                    let body = WriteRequest {
+                        offset: u64::from(offset),
+                        file_id: fid,
+                        data: Bytes::from(data.clone()),
+                        ..WriteRequest::default()
+                    };
+                    let req = Request::new(body).tree(sid, tid);
+                    if let Some(id) = s.submit(req, Op::Mutation { name: name.clone() }) {
+                        s.mutate(&name, id, |d| {
+                            let o = usize::from(offset);
+                            if d.len() < o + data.len() {
+                                d.resize(o + data.len(), 0);
+                            }
+                            d[o..o + data.len()].copy_from_slice(&data);
+                        });
+                    }
+                }
+            }
+            Transition::Read {
+                handle,
+                offset,
+                len,
+            } => {
+                if let Some((fid, name)) = s.handle(handle) {
+                    let check = s.read_check(&name, u64::from(offset), u32::from(len));
+                    let body = ReadRequest {
+                        length: u32::from(len),
+                        offset: u64::from(offset),
+                        file_id: fid,
+                        ..ReadRequest::default()
+                    };
+                    s.submit(Request::new(body).tree(sid, tid), Op::Read(check));
+                }
+            }
+            Transition::Close { handle } => {
+                if let Some((fid, _)) = s.handle(handle) {
+                    s.handles.retain(|(f, _)| *f != fid);
+                    let body = CloseRequest {
+                        flags: 0,
+                        file_id: fid,
+                    };
+                    s.submit(Request::new(body).tree(sid, tid), Op::Other);
+                }
+            }
+            Transition::Cancel { pick } => {
+                let ids: Vec<RequestId> = {
+                    let mut v: Vec<_> = s.outstanding.keys().copied().collect();
+                    v.sort();
+                    v
+                };
+                if !ids.is_empty() {
+                    let id = ids[pick % ids.len()];
+                    match s.p.client.cancel(s.p.now, id) {
+                        Ok(()) => {}
+                        Err(UsageError::Closed) => assert!(s.p.client.is_closed()),
+                        Err(e) => panic!("cancel({id:?}) of an outstanding request: {e}"),
+                    }
+                }
+            }
+            Transition::Compound { name, data } => {
+                let name = NAMES[name].to_owned();
+                let create =
+                    Request::new(Pair::create_request(&name, disposition::OPEN_IF)).tree(sid, tid);
+                let write = Request::new(WriteRequest {
+                    file_id: FileId::RELATED,
+                    data: Bytes::from(data.clone()),
+                    ..WriteRequest::default()
+                })
+                .tree(sid, tid);
+                let close = Request::new(CloseRequest {
+                    flags: 0,
+                    file_id: FileId::RELATED,
+                })
+                .tree(sid, tid);
+                let chain = Compound::new().push(create).related(write).related(close);
+                match s.p.client.submit_compound(s.p.now, chain) {
+                    Ok(ids) => {
+                        assert_eq!(ids.len(), 3);
+                        s.track(Ok(ids[0]), Op::Mutation { name: name.clone() });
+                        s.mutate(&name, ids[0], |_| {});
+                        s.track(Ok(ids[1]), Op::Mutation { name: name.clone() });
+                        s.mutate(&name, ids[1], |d| {
+                            if d.len() < data.len() {
+                                d.resize(data.len(), 0);
+                            }
+                            d[..data.len()].copy_from_slice(&data);
+                        });
+                        s.track(Ok(ids[2]), Op::Other);
+                    }
+                    Err(e) => {
+                        s.track(Err(e), Op::Other);
+                    }
+                }
+            }
+            Transition::AdvanceTime { ms } => s.p.advance(Duration::from_millis(u64::from(ms))),
+            Transition::SetServerPolicy(policy) => s.p.server.set_policy(policy),
+            Transition::Step { n } => {
+                for _ in 0..n {
+                    s.p.step();
+                }
+            }
+            Transition::Drive => s.p.drive(),
+            Transition::Tamper => match s.mode {
+                Mode::Signed => s.p.server.tamper_next_signed_response(),
+                Mode::Encrypted => s.p.server.tamper_next_encrypted_response(),
+                Mode::Plain => {}
+            },
+        }
+        s.collect();
+        s
+    }
+
+    fn check_invariants(s: &Sut, _r: &RefState) {
+        let server = &s.p.server;
+        assert!(
+            server.violations().is_empty(),
+            "server saw violations: {:?}",
+            server.violations()
+        );
+        if let Some(max) = server.message_ids_seen().last() {
+            assert!(
+                *max < server.window_end(),
+                "MessageId {max} outside the window"
+            );
+        }
+        let cs = s.p.client.credits();
+        assert!(
+            cs.next_message_id <= cs.total_granted,
+            "client spent more MessageIds than granted: {cs:?}"
+        );
+        assert!(
+            cs.total_granted <= server.credits_granted(),
+            "client counted more credits than the server granted: {cs:?} vs {}",
+            server.credits_granted()
+        );
+        let lost =
+            s.p.log
+                .iter()
+                .filter(|r| matches!(r, Record::ConnectionLost(_)));
+        assert!(lost.count() <= 1);
+        if s.quiescent() && !server.is_closed() && !s.p.client.is_closed() {
+            assert_eq!(
+                u64::from(cs.available),
+                server.credits_outstanding(),
+                "credit accounting differs at quiescence: {cs:?}"
+            );
+        }
+        if server.tampered_sent() > 0 && s.quiescent() {
+            let reason = s.p.client.close_reason();
+            assert!(
+                matches!(
+                    reason,
+                    Some(
+                        ConnectionError::SignatureMismatch { .. }
+                            | ConnectionError::DecryptionFailed(_)
+                            | ConnectionError::Eof
+                    )
+                ),
+                "tampered response delivered but the connection is {reason:?}"
+            );
+        }
+    }
+
+    fn teardown(mut s: Sut, _r: RefState) {
+        // Let everything settle: drive, then let every deadline pass.
+        s.p.server.set_policy(ServerPolicy::default());
+        for _ in 0..4 {
+            s.p.drive();
+            s.p.advance(Duration::from_secs(400));
+            s.collect();
+        }
+        s.p.drive();
+        s.collect();
+        assert!(
+            s.outstanding.is_empty() || s.p.client.is_closed() && s.lost_seen,
+            "requests never completed: {:?}",
+            s.outstanding.keys()
+        );
+        assert!(
+            s.p.server.violations().is_empty(),
+            "{:?}",
+            s.p.server.violations()
+        );
+        if std::env::var_os("SM_VERBOSE").is_some() {
+            eprintln!(
+                "case: {} requests, {} reads verified, lost={}",
+                s.completed.len(),
+                s.reads_verified,
+                s.lost_seen
+            );
+        }
+    }
+}
+
+fn config() -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    Config {
+        cases,
+        max_shrink_iters: 2048,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/state_machine.txt",
+        ))),
+        ..Config::default()
+    }
+}
+
+type Plain = Machine<0>;
+type Signed = Machine<1>;
+type Encrypted = Machine<2>;
+
+prop_state_machine! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn plain_sequences(sequential 1..30 => Plain);
+
+    #[test]
+    fn signed_sequences(sequential 1..30 => Signed);
+
+    #[test]
+    fn encrypted_sequences(sequential 1..30 => Encrypted);
+}
