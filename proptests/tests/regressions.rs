@@ -1,5 +1,5 @@
 //! Regression tests for core bugs found by the property tests and fuzzers. Each one is
-//! `#[ignore]`d with the reason until `core/` is fixed; run with `--ignored` to see it fail.
+//! kept as a plain test once `core/` is fixed, so the bug cannot come back.
 
 use pike_core::wire::{Dialect, EchoRequest, FrameDecoder, frame_header};
 use pike_core::{Request, RequestError};
@@ -14,12 +14,12 @@ use pike_proptests::{Pair, ServerConfig};
 /// verified, and it is then dispatched by MessageId to the pending signed request as data.
 /// One flipped bit in a signed response therefore yields `Ok(data)`.
 ///
-/// Fix: take the session from the pending request (`self.pending[&message_id].session`)
+/// Fixed: `check_protection` takes the session from the pending request. The fix as
+/// proposed: take the session from the pending request (`self.pending[&message_id].session`)
 /// when there is one; if a request was sent signed/encrypted or its session requires
 /// signing, a response that names another (or no known) session must fail the connection
 /// (MS-SMB2 3.2.5.1.3: the response is discarded if the session is not found).
 #[test]
-#[ignore = "core bug: signed response with an unknown SessionId skips signature verification"]
 fn signed_response_with_unknown_session_id_is_accepted() {
     let server = ServerConfig {
         require_signing: true,

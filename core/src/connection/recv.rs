@@ -248,7 +248,10 @@ impl Connection {
                 _ => Some(now + self.config.pending_timeout),
             };
             let (id, async_id) = (p.id, h.async_id);
-            self.events.push_back(Event::Interim { id, async_id });
+            // The internal keepalive's id was never handed out.
+            if p.kind != Kind::Keepalive {
+                self.events.push_back(Event::Interim { id, async_id });
+            }
             return;
         }
         // Invariant: get_mut just found it.
