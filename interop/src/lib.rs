@@ -373,3 +373,22 @@ impl Driver {
         done(self)
     }
 }
+
+/// A related compound CREATE → `middle` (acting on [`FileId::RELATED`]) → CLOSE
+/// (MS-SMB2 3.2.4.1.4); `middle` may be empty for a bare create+close.
+pub fn open_do_close(
+    sid: SessionId,
+    tid: TreeId,
+    create: CreateRequest,
+    middle: Vec<pike_core::wire::RequestBody>,
+) -> pike_core::Compound {
+    let chain = pike_core::Compound::new().push(Request::new(create).tree(sid, tid));
+    let chain = middle
+        .into_iter()
+        .fold(chain, |c, b| c.related(Request::new(b).tree(sid, tid)));
+    let close = CloseRequest {
+        file_id: FileId::RELATED,
+        ..Default::default()
+    };
+    chain.related(Request::new(close).tree(sid, tid))
+}

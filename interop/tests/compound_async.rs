@@ -9,7 +9,7 @@ use pike_core::wire::{
     completion_filter, create_options, disposition,
 };
 use pike_core::{Compound, Request, RequestError};
-use pike_interop::{Driver, Target, create_request, target_or_skip};
+use pike_interop::{Driver, Target, create_request, open_do_close, target_or_skip};
 
 fn setup(t: &Target) -> (Driver, SessionId, TreeId) {
     let (mut d, sid) = Driver::logon(t).expect("logon");
@@ -29,23 +29,13 @@ fn related_compound_create_write_close_then_read() {
     let (mut d, sid, tid) = setup(&t);
     let name = format!("pike-compound-{}.txt", std::process::id());
     let data = Bytes::from_static(b"written by a related compound");
-    let chain = Compound::new()
-        .push(Request::new(create_request(&name, disposition::OVERWRITE_IF, 0)).tree(sid, tid))
-        .related(
-            Request::new(WriteRequest {
-                file_id: FileId::RELATED,
-                data: data.clone(),
-                ..Default::default()
-            })
-            .tree(sid, tid),
-        )
-        .related(
-            Request::new(CloseRequest {
-                file_id: FileId::RELATED,
-                ..Default::default()
-            })
-            .tree(sid, tid),
-        );
+    let write = WriteRequest {
+        file_id: FileId::RELATED,
+        data: data.clone(),
+        ..Default::default()
+    };
+    let create = create_request(&name, disposition::OVERWRITE_IF, 0);
+    let chain = open_do_close(sid, tid, create, vec![write.into()]);
     let ids = d
         .conn
         .submit_compound(Instant::now(), chain)
@@ -67,30 +57,13 @@ fn related_compound_create_write_close_then_read() {
     assert!(results[2].is_ok(), "CLOSE in compound: {:?}", results[2]);
 
     // Read it back with another related chain: create + read + close (delete on close).
-    let chain = Compound::new()
-        .push(
-            Request::new(create_request(
-                &name,
-                disposition::OPEN,
-                create_options::DELETE_ON_CLOSE,
-            ))
-            .tree(sid, tid),
-        )
-        .related(
-            Request::new(ReadRequest {
-                file_id: FileId::RELATED,
-                length: 4096,
-                ..Default::default()
-            })
-            .tree(sid, tid),
-        )
-        .related(
-            Request::new(CloseRequest {
-                file_id: FileId::RELATED,
-                ..Default::default()
-            })
-            .tree(sid, tid),
-        );
+    let read = ReadRequest {
+        file_id: FileId::RELATED,
+        length: 4096,
+        ..Default::default()
+    };
+    let create = create_request(&name, disposition::OPEN, create_options::DELETE_ON_CLOSE);
+    let chain = open_do_close(sid, tid, create, vec![read.into()]);
     let ids = d
         .conn
         .submit_compound(Instant::now(), chain)
@@ -113,30 +86,13 @@ fn failing_create_cascades_to_related_parts() {
         return;
     };
     let (mut d, sid, tid) = setup(&t);
-    let chain = Compound::new()
-        .push(
-            Request::new(create_request(
-                "no-such-dir\\no-such-file",
-                disposition::OPEN,
-                0,
-            ))
-            .tree(sid, tid),
-        )
-        .related(
-            Request::new(ReadRequest {
-                file_id: FileId::RELATED,
-                length: 10,
-                ..Default::default()
-            })
-            .tree(sid, tid),
-        )
-        .related(
-            Request::new(CloseRequest {
-                file_id: FileId::RELATED,
-                ..Default::default()
-            })
-            .tree(sid, tid),
-        );
+    let read = ReadRequest {
+        file_id: FileId::RELATED,
+        length: 10,
+        ..Default::default()
+    };
+    let create = create_request("no-such-dir\\no-such-file", disposition::OPEN, 0);
+    let chain = open_do_close(sid, tid, create, vec![read.into()]);
     let ids = d
         .conn
         .submit_compound(Instant::now(), chain)

@@ -4,16 +4,14 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use bytes::Bytes;
-use pike_core::Compound;
 use pike_core::Request;
 use pike_core::wire::{
-    CloseRequest, CreateRequest, Dialect, FileFsSizeInformation, FileId, FileInfoClass,
-    FileRenameInformation, FileStandardInformation, IoctlRequest, NtStatus, QueryDirectoryRequest,
-    QueryInfoRequest, ResponseBody, SetInfoRequest, ValidateNegotiateInfoRequest,
-    ValidateNegotiateInfoResponse, WriteRequest, access, create_options, disposition, fsctl,
-    share_access,
+    CreateRequest, Dialect, FileFsSizeInformation, FileId, FileInfoClass, FileRenameInformation,
+    FileStandardInformation, IoctlRequest, NtStatus, QueryDirectoryRequest, QueryInfoRequest,
+    ResponseBody, SetInfoRequest, ValidateNegotiateInfoRequest, ValidateNegotiateInfoResponse,
+    WriteRequest, access, create_options, disposition, fsctl, share_access,
 };
-use pike_interop::{Driver, create_request, target_or_skip};
+use pike_interop::{Driver, create_request, open_do_close, target_or_skip};
 
 fn dir_request(name: &str, disp: u32) -> CreateRequest {
     CreateRequest {
@@ -44,15 +42,7 @@ fn directory_of_1000_entries_lists_completely() {
     let mut pending = Vec::new();
     for n in &names {
         let create = create_request(&format!("{dir}\\{n}"), disposition::CREATE, 0);
-        let chain = Compound::new()
-            .push(Request::new(create).tree(sid, tid))
-            .related(
-                Request::new(CloseRequest {
-                    file_id: FileId::RELATED,
-                    ..Default::default()
-                })
-                .tree(sid, tid),
-            );
+        let chain = open_do_close(sid, tid, create, vec![]);
         pending.extend(
             d.conn
                 .submit_compound(Instant::now(), chain)
@@ -98,15 +88,7 @@ fn directory_of_1000_entries_lists_completely() {
             disposition::OPEN,
             create_options::DELETE_ON_CLOSE,
         );
-        let chain = Compound::new()
-            .push(Request::new(del).tree(sid, tid))
-            .related(
-                Request::new(CloseRequest {
-                    file_id: FileId::RELATED,
-                    ..Default::default()
-                })
-                .tree(sid, tid),
-            );
+        let chain = open_do_close(sid, tid, del, vec![]);
         pending.extend(
             d.conn
                 .submit_compound(Instant::now(), chain)

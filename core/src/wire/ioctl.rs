@@ -1,6 +1,6 @@
 //! IOCTL request/response (MS-SMB2 2.2.31, 2.2.32) and typed FSCTL payloads.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use core::net::{Ipv4Addr, Ipv6Addr};
 
 use bytes::{BufMut, Bytes};
 use nom::bytes::complete::take;
