@@ -87,6 +87,57 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+/// Defines a response with StructureSize 9, OutputBufferOffset (2), OutputBufferLength
+/// (4) and the output buffer (CHANGE_NOTIFY, QUERY_DIRECTORY and QUERY_INFO responses).
+macro_rules! output_response {
+    ($(#[$m:meta])* $name:ident, $what:literal) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct $name {
+            pub output: ::bytes::Bytes,
+        }
+
+        impl $name {
+            /// Appends the body; `base` is where the header starts in `out`.
+            pub fn encode(&self, out: &mut Vec<u8>, base: usize) {
+                ::bytes::BufMut::put_u16_le(out, 9);
+                let off = if self.output.is_empty() {
+                    0
+                } else {
+                    $crate::wire::len16($crate::wire::rel(out, base) + 6)
+                };
+                ::bytes::BufMut::put_u16_le(out, off);
+                ::bytes::BufMut::put_u32_le(out, $crate::wire::len32(self.output.len()));
+                ::bytes::BufMut::put_slice(out, &self.output);
+                if self.output.is_empty() {
+                    ::bytes::BufMut::put_u8(out, 0);
+                }
+            }
+
+            /// Decodes the body of `msg` (header included), copying the output.
+            pub fn decode(msg: &[u8]) -> Result<Self, $crate::wire::DecodeError> {
+                Self::decode_bytes(&::bytes::Bytes::copy_from_slice(msg))
+            }
+
+            /// Decodes without copying: the output is a slice of `msg`.
+            pub fn decode_bytes(msg: &::bytes::Bytes) -> Result<Self, $crate::wire::DecodeError> {
+                use ::nom::number::complete::{le_u16, le_u32};
+                let (_, (size, off, len)) =
+                    $crate::wire::parse($what, $crate::wire::body(msg)?, (le_u16, le_u16, le_u32))?;
+                $crate::wire::expect_size($what, size, 9)?;
+                $crate::wire::buffer_at(msg, off.into(), len as usize, $what)?;
+                let output = if len == 0 {
+                    ::bytes::Bytes::new()
+                } else {
+                    msg.slice(usize::from(off)..usize::from(off) + len as usize)
+                };
+                Ok(Self { output })
+            }
+        }
+    };
+}
+pub(crate) use output_response;
+
 pub(crate) type Input<'a> = &'a [u8];
 pub(crate) type NomError<'a> = nom::error::Error<Input<'a>>;
 

@@ -1,12 +1,12 @@
 //! CHANGE_NOTIFY and LOCK (MS-SMB2 2.2.26, 2.2.27, 2.2.35, 2.2.36).
 
-use bytes::{BufMut, Bytes};
+use bytes::BufMut;
 use nom::bytes::complete::take;
 use nom::multi::count;
 use nom::number::complete::{le_u16, le_u32, le_u64};
 
 use super::session::empty_pdu;
-use super::{DecodeError, FileId, body, buffer_at, expect_size, len16, len32, parse, rel};
+use super::{DecodeError, FileId, body, buffer_at, expect_size, len16, parse};
 
 /// CompletionFilter bits (MS-SMB2 2.2.35).
 pub mod completion_filter {
@@ -72,44 +72,12 @@ pub struct FileNotifyInformation {
     pub file_name: String,
 }
 
-/// CHANGE_NOTIFY response (MS-SMB2 2.2.36).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ChangeNotifyResponse {
-    /// FILE_NOTIFY_INFORMATION entries, raw.
-    pub output: Bytes,
+super::output_response! {
+    /// CHANGE_NOTIFY response (MS-SMB2 2.2.36): FILE_NOTIFY_INFORMATION entries, raw.
+    ChangeNotifyResponse, "CHANGE_NOTIFY response"
 }
 
 impl ChangeNotifyResponse {
-    /// Appends the body; `base` is where the header starts in `out`.
-    pub fn encode(&self, out: &mut Vec<u8>, base: usize) {
-        out.put_u16_le(9);
-        let off = if self.output.is_empty() {
-            0
-        } else {
-            len16(rel(out, base) + 6)
-        };
-        out.put_u16_le(off);
-        out.put_u32_le(len32(self.output.len()));
-        out.put_slice(&self.output);
-        if self.output.is_empty() {
-            out.put_u8(0);
-        }
-    }
-
-    /// Decodes the body of `msg` (header included).
-    pub fn decode(msg: &[u8]) -> Result<Self, DecodeError> {
-        let (_, (size, off, len)) = parse(
-            "CHANGE_NOTIFY response",
-            body(msg)?,
-            (le_u16, le_u16, le_u32),
-        )?;
-        expect_size("CHANGE_NOTIFY response", size, 9)?;
-        let out = buffer_at(msg, off.into(), len as usize, "CHANGE_NOTIFY output")?;
-        Ok(Self {
-            output: Bytes::copy_from_slice(out),
-        })
-    }
-
     /// Decodes the FILE_NOTIFY_INFORMATION chain (NextEntryOffset links).
     pub fn entries(&self) -> Result<Vec<FileNotifyInformation>, DecodeError> {
         let mut out = Vec::new();

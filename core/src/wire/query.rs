@@ -130,60 +130,12 @@ impl QueryDirectoryRequest {
     }
 }
 
-/// Defines a response with StructureSize 9, OutputBufferOffset (2), OutputBufferLength
-/// (4) and the output buffer (QUERY_DIRECTORY and QUERY_INFO responses).
-macro_rules! output_response {
-    ($(#[$m:meta])* $name:ident, $what:literal) => {
-        $(#[$m])*
-        #[derive(Clone, Debug, Default, PartialEq, Eq)]
-        pub struct $name {
-            pub output: Bytes,
-        }
-
-        impl $name {
-            /// Appends the body; `base` is where the header starts in `out`.
-            pub fn encode(&self, out: &mut Vec<u8>, base: usize) {
-                out.put_u16_le(9);
-                let off = if self.output.is_empty() {
-                    0
-                } else {
-                    len16(rel(out, base) + 6)
-                };
-                out.put_u16_le(off);
-                out.put_u32_le(len32(self.output.len()));
-                out.put_slice(&self.output);
-                if self.output.is_empty() {
-                    out.put_u8(0);
-                }
-            }
-
-            /// Decodes the body of `msg` (header included), copying the output.
-            pub fn decode(msg: &[u8]) -> Result<Self, DecodeError> {
-                Self::decode_bytes(&Bytes::copy_from_slice(msg))
-            }
-
-            /// Decodes without copying: the output is a slice of `msg`.
-            pub fn decode_bytes(msg: &Bytes) -> Result<Self, DecodeError> {
-                let (_, (size, off, len)) = parse($what, body(msg)?, (le_u16, le_u16, le_u32))?;
-                expect_size($what, size, 9)?;
-                buffer_at(msg, off.into(), len as usize, $what)?;
-                let output = if len == 0 {
-                    Bytes::new()
-                } else {
-                    msg.slice(usize::from(off)..usize::from(off) + len as usize)
-                };
-                Ok(Self { output })
-            }
-        }
-    };
-}
-
-output_response! {
+super::output_response! {
     /// QUERY_DIRECTORY response (MS-SMB2 2.2.34): directory entries, raw.
     QueryDirectoryResponse, "QUERY_DIRECTORY response"
 }
 
-output_response! {
+super::output_response! {
     /// QUERY_INFO response (MS-SMB2 2.2.38): the information buffer, raw.
     QueryInfoResponse, "QUERY_INFO response"
 }
