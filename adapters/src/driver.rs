@@ -1,7 +1,7 @@
 //! The one event loop: moves bytes between a byte stream and the sans-IO connection,
 //! fires timers, and hands completed requests to their futures.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,9 +32,13 @@ struct State {
     results: HashMap<RequestId, Result<Response, RequestError>>,
     wakers: HashMap<RequestId, Waker>,
     interims: HashMap<RequestId, AsyncId>,
+    /// Requests nobody will await (dropped futures, close-on-drop): results discarded.
+    detached: HashSet<RequestId>,
     breaks: VecDeque<Response>,
     lost: Option<ConnectionError>,
     driver: Option<Waker>,
+    /// Close once nothing is queued or in flight (every user handle is gone).
+    closing: bool,
 }
 
 impl State {
@@ -51,6 +55,10 @@ impl State {
             any = true;
             match event {
                 Event::Completed { id, result } => {
+                    self.interims.remove(&id);
+                    if self.detached.remove(&id) {
+                        continue;
+                    }
                     self.results.insert(id, result);
                     if let Some(w) = self.wakers.remove(&id) {
                         w.wake();
@@ -92,22 +100,30 @@ impl ConnectionRef {
     /// Queues a request; the future resolves with its response.
     pub fn submit(&self, request: Request) -> Result<ResponseFuture, Error> {
         let id = self.with(|c| c.submit(Instant::now(), request))?;
-        Ok(ResponseFuture {
+        Ok(self.future(id))
+    }
+
+    /// Queues a request whose result nobody awaits (close-on-drop and the like).
+    pub fn submit_detached(&self, request: Request) {
+        let mut st = self.lock();
+        if let Ok(id) = st.conn.submit(Instant::now(), request) {
+            st.detached.insert(id);
+            st.wake_driver();
+        }
+    }
+
+    fn future(&self, id: RequestId) -> ResponseFuture {
+        ResponseFuture {
             conn: self.clone(),
             id,
-        })
+            done: false,
+        }
     }
 
     /// Queues a compound chain; one future per part.
     pub fn submit_compound(&self, compound: Compound) -> Result<Vec<ResponseFuture>, Error> {
         let ids = self.with(|c| c.submit_compound(Instant::now(), compound))?;
-        Ok(ids
-            .into_iter()
-            .map(|id| ResponseFuture {
-                conn: self.clone(),
-                id,
-            })
-            .collect())
+        Ok(ids.into_iter().map(|id| self.future(id)).collect())
     }
 
     /// Submits and awaits one request.
@@ -118,22 +134,14 @@ impl ConnectionRef {
     /// NEGOTIATE with the config's dialects and capabilities.
     pub async fn negotiate(&self) -> Result<Response, Error> {
         let id = self.with(|c| c.negotiate(Instant::now()))?;
-        Ok(ResponseFuture {
-            conn: self.clone(),
-            id,
-        }
-        .await?)
+        Ok(self.future(id).await?)
     }
 
     /// Authenticates a new session; returns its id.
     pub async fn session_setup(&self, auth: Box<dyn Authenticator>) -> Result<SessionId, Error> {
         let wall = Some(crate::wall_time());
         let id = self.with(|c| c.session_setup(Instant::now(), auth, wall))?;
-        let r = ResponseFuture {
-            conn: self.clone(),
-            id,
-        }
-        .await?;
+        let r = self.future(id).await?;
         Ok(r.header.session_id)
     }
 
@@ -161,6 +169,13 @@ impl ConnectionRef {
     pub fn close(&self) {
         self.with(|c| c.close(Instant::now()));
     }
+
+    /// Closes the connection once every queued request (a LOGOFF, say) is answered.
+    pub fn close_when_idle(&self) {
+        let mut st = self.lock();
+        st.closing = true;
+        st.wake_driver();
+    }
 }
 
 /// Resolves when its request completes (each request completes exactly once).
@@ -169,6 +184,7 @@ impl ConnectionRef {
 pub struct ResponseFuture {
     conn: ConnectionRef,
     id: RequestId,
+    done: bool,
 }
 
 impl ResponseFuture {
@@ -176,18 +192,43 @@ impl ResponseFuture {
     pub fn id(&self) -> RequestId {
         self.id
     }
+
+    /// The AsyncId once the server answered STATUS_PENDING (the interim state).
+    pub fn async_id(&self) -> Option<AsyncId> {
+        self.conn.interim(self.id)
+    }
+
+    /// Asks the server to cancel the request (MS-SMB2 3.2.4.24).
+    pub fn cancel(&self) -> Result<(), Error> {
+        self.conn.cancel(self.id)
+    }
+}
+
+impl Drop for ResponseFuture {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut st = self.conn.lock();
+        st.wakers.remove(&self.id);
+        if st.results.remove(&self.id).is_none() {
+            st.detached.insert(self.id);
+        }
+    }
 }
 
 impl Future for ResponseFuture {
     type Output = Result<Response, RequestError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self.conn.lock();
-        if let Some(r) = st.results.remove(&self.id) {
-            st.interims.remove(&self.id);
+        let this = self.get_mut();
+        let mut st = this.conn.lock();
+        if let Some(r) = st.results.remove(&this.id) {
+            drop(st);
+            this.done = true;
             return Poll::Ready(r);
         }
-        st.wakers.insert(self.id, cx.waker().clone());
+        st.wakers.insert(this.id, cx.waker().clone());
         Poll::Pending
     }
 }
@@ -216,9 +257,11 @@ where
             results: HashMap::new(),
             wakers: HashMap::new(),
             interims: HashMap::new(),
+            detached: HashSet::new(),
             breaks: VecDeque::new(),
             lost: None,
             driver: None,
+            closing: false,
         };
         let conn = ConnectionRef(Arc::new(Mutex::new(state)));
         let driver = Self {
@@ -307,6 +350,15 @@ where
             }
             // 4. Events to waiters.
             progress |= st.dispatch_events();
+            if st.closing
+                && !st.conn.is_closed()
+                && st.conn.in_flight() == 0
+                && st.conn.queued() == 0
+                && this.wpos == this.wbuf.len()
+            {
+                st.conn.close(Instant::now());
+                progress = true;
+            }
             if st.conn.is_closed() && this.wpos == this.wbuf.len() {
                 return Poll::Ready(());
             }

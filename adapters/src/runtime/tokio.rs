@@ -1,12 +1,18 @@
-//! tokio: `TcpStream` through `tokio-util`'s compat layer, `tokio::time::sleep_until`.
+//! tokio: `TcpStream` through `tokio-util`'s compat layer, `tokio::time::sleep_until`,
+//! the driver on `tokio::spawn` (so a runtime must be running).
 
 use std::sync::Arc;
 
 use pike_core::{ClientConfig, Instant};
-use tokio::net::{TcpStream, ToSocketAddrs};
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+use tokio::net::TcpStream;
+use tokio_util::compat::TokioAsyncReadCompatExt;
 
+use super::{BoxFuture, Runtime};
 use crate::{ConnectionRef, Driver, Error, Timer};
+
+/// The tokio runtime (the current one, found with `tokio::spawn`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tokio;
 
 /// tokio's timer.
 #[derive(Clone, Copy, Debug, Default)]
@@ -19,17 +25,27 @@ impl Timer for TokioTimer {
     }
 }
 
-/// The driver type for tokio TCP.
-pub type TokioDriver = Driver<Compat<TcpStream>, TokioTimer>;
+impl Runtime for Tokio {
+    type Timer = TokioTimer;
 
-/// Connects TCP (TCP_NODELAY: one write per batch of frames) and spawns the driver.
-pub async fn connect(
-    addr: impl ToSocketAddrs,
-    config: Arc<ClientConfig>,
-) -> Result<ConnectionRef, Error> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (conn, driver) = Driver::new(stream.compat(), TokioTimer, config);
-    tokio::spawn(driver);
-    Ok(conn)
+    fn timer(&self) -> TokioTimer {
+        TokioTimer
+    }
+
+    fn start(
+        &self,
+        host: &str,
+        port: u16,
+        config: Arc<ClientConfig>,
+    ) -> BoxFuture<'static, Result<ConnectionRef, Error>> {
+        let host = host.to_owned();
+        Box::pin(async move {
+            let stream = TcpStream::connect((host.as_str(), port)).await?;
+            // One write per batch of frames: Nagle would hold back the next request.
+            stream.set_nodelay(true)?;
+            let (conn, driver) = Driver::new(stream.compat(), TokioTimer, config);
+            tokio::spawn(driver);
+            Ok(conn)
+        })
+    }
 }

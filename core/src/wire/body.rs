@@ -44,6 +44,17 @@ macro_rules! bodies {
                     Self::$var(b)
                 }
             }
+
+            /// The typed body, or the body back if it is another command's.
+            impl TryFrom<$enum> for $ty {
+                type Error = $enum;
+                fn try_from(b: $enum) -> Result<Self, $enum> {
+                    match b {
+                        $enum::$var(x) => Ok(x),
+                        other => Err(other),
+                    }
+                }
+            }
         )*
     };
 }

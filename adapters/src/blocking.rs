@@ -1,0 +1,377 @@
+//! The blocking client: the same handles with plain methods, and std
+//! `Read`/`Write`/`Seek` on files. Each connection's driver runs on its own thread
+//! (async-io's reactor); calls block the calling thread until their answer arrives,
+//! bounded by the same deadlines as the async API.
+//!
+//! ```no_run
+//! # fn demo() -> Result<(), pike::Error> {
+//! let tree = pike::TreeConnect::from_env()?.connect_blocking()?;
+//! tree.path("hello.txt").write_bytes(b"hello")?;
+//! assert_eq!(tree.path("hello.txt").read_bytes()?, b"hello");
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
+
+use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use pike_core::auth::Credentials;
+use pike_core::wire::{CreateRequest, CreateResponse, FileId, InfoBuffer, SymlinkReparse};
+use pike_core::{ClientConfig, Request};
+
+use crate::runtime::async_io::{AsyncIoTimer, tcp};
+use crate::runtime::{BoxFuture, Runtime};
+use crate::{ConnectionRef, Driver, Error, Metadata, OpenOptions, ResponseFuture, TreeConnect};
+
+/// Runs a future to completion on this thread (async-io's `block_on`).
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    async_io::block_on(f)
+}
+
+/// The blocking "runtime": TCP through async-io, one driver thread per connection.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Blocking;
+
+impl Runtime for Blocking {
+    type Timer = AsyncIoTimer;
+
+    fn timer(&self) -> AsyncIoTimer {
+        AsyncIoTimer
+    }
+
+    fn start(
+        &self,
+        host: &str,
+        port: u16,
+        config: Arc<ClientConfig>,
+    ) -> BoxFuture<'static, Result<ConnectionRef, Error>> {
+        let host = host.to_owned();
+        Box::pin(async move {
+            let stream = tcp(&host, port).await?;
+            let (conn, driver) = Driver::new(stream, AsyncIoTimer, config);
+            std::thread::Builder::new()
+                .name(format!("pike-driver {host}:{port}"))
+                .spawn(move || async_io::block_on(driver))?;
+            Ok(conn)
+        })
+    }
+}
+
+impl TreeConnect {
+    /// [`connect`](Self::connect) for blocking code.
+    pub fn connect_blocking(&self) -> Result<Tree, Error> {
+        block_on(self.connect(Blocking)).map(Tree)
+    }
+}
+
+/// Settings shared by every connection (see [`crate::Client`]).
+#[derive(Clone, Debug)]
+pub struct Client(crate::Client<Blocking>);
+
+impl Client {
+    /// Default settings and a random ClientGuid.
+    pub fn new() -> Self {
+        Self(crate::Client::new(Blocking))
+    }
+
+    /// Exactly `config`.
+    pub fn with_config(config: ClientConfig) -> Self {
+        Self(crate::Client::with_config(Blocking, config))
+    }
+
+    /// Connects to `host:port` and negotiates.
+    pub fn connect(&self, host: &str, port: u16) -> Result<Connection, Error> {
+        block_on(self.0.connect(host, port)).map(Connection)
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A negotiated connection (see [`crate::Connection`]).
+#[derive(Clone, Debug)]
+pub struct Connection(pub crate::Connection);
+
+impl Connection {
+    /// NTLMv2 inside SPNEGO.
+    pub fn login(&self, creds: Credentials) -> Result<Session, Error> {
+        block_on(self.0.login(creds)).map(Session)
+    }
+
+    /// The shared connection handle.
+    pub fn raw(&self) -> &ConnectionRef {
+        self.0.raw()
+    }
+}
+
+/// An authenticated session (see [`crate::Session`]).
+#[derive(Clone, Debug)]
+pub struct Session(pub crate::Session);
+
+impl Session {
+    /// TREE_CONNECT to `share`.
+    pub fn tree_connect(&self, share: &str) -> Result<Tree, Error> {
+        block_on(self.0.tree_connect(share)).map(Tree)
+    }
+
+    /// LOGOFF now.
+    pub fn logoff(&self) -> Result<(), Error> {
+        block_on(self.0.logoff())
+    }
+}
+
+/// A connected share (see [`crate::Tree`]).
+#[derive(Clone, Debug)]
+pub struct Tree(pub crate::Tree);
+
+impl Tree {
+    /// A path on this tree.
+    pub fn path(&self, path: &str) -> Path {
+        Path(self.0.path(path))
+    }
+
+    /// The share's root directory.
+    pub fn root(&self) -> Path {
+        Path(self.0.root())
+    }
+
+    /// Opens `path` with explicit options.
+    pub fn open(&self, path: &str, options: &OpenOptions) -> Result<File, Error> {
+        block_on(self.0.open(path, options)).map(File)
+    }
+
+    /// CREATE with a caller-built request.
+    pub fn create(&self, req: CreateRequest) -> Result<File, Error> {
+        block_on(self.0.create(req)).map(File)
+    }
+
+    /// A request addressed to this tree.
+    pub fn request(&self, body: impl Into<pike_core::wire::RequestBody>) -> Request {
+        self.0.request(body)
+    }
+
+    /// Submits a request; wait on the future with [`block_on`].
+    pub fn submit(&self, request: Request) -> Result<ResponseFuture, Error> {
+        self.0.submit(request)
+    }
+
+    /// TREE_DISCONNECT now.
+    pub fn disconnect(&self) -> Result<(), Error> {
+        block_on(self.0.disconnect())
+    }
+
+    /// The session.
+    pub fn session(&self) -> Session {
+        Session(self.0.session().clone())
+    }
+}
+
+/// A directory entry (see [`crate::DirEntry`]).
+#[derive(Clone, Debug)]
+pub struct DirEntry {
+    /// The entry's path.
+    pub path: Path,
+    /// Its name.
+    pub name: String,
+    /// Its metadata, from the listing.
+    pub metadata: Metadata,
+}
+
+fn entries(v: Vec<crate::DirEntry>) -> Vec<DirEntry> {
+    v.into_iter()
+        .map(|e| DirEntry {
+            path: Path(e.path),
+            name: e.name,
+            metadata: e.metadata,
+        })
+        .collect()
+}
+
+/// Blocking versions of `crate::Path` methods with the same signatures.
+macro_rules! blocking_methods {
+    ($($(#[$m:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {$(
+        $(#[$m])*
+        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret, Error> {
+            block_on(self.0.$name($($arg),*))
+        }
+    )*};
+}
+
+/// A path on a tree (see [`crate::Path`]).
+#[derive(Clone, Debug)]
+pub struct Path(pub crate::Path);
+
+impl Path {
+    blocking_methods! {
+        /// Times, size and attributes.
+        fn stat() -> Metadata;
+        /// Like `stat`, about a link itself.
+        fn lstat() -> Metadata;
+        /// Whether the entry exists.
+        fn exists() -> bool;
+        /// Whether it is an existing directory.
+        fn is_dir() -> bool;
+        /// Whether it is an existing plain file.
+        fn is_file() -> bool;
+        /// Whether it is a symbolic link.
+        fn is_symlink() -> bool;
+        /// Creates the directory.
+        fn mkdir(parents: bool, exist_ok: bool) -> ();
+        /// The whole file.
+        fn read_bytes() -> Vec<u8>;
+        /// Replaces the file's contents.
+        fn write_bytes(data: &[u8]) -> ();
+        /// The file as UTF-8 text.
+        fn read_text() -> String;
+        /// Replaces the file's contents with text.
+        fn write_text(text: &str) -> ();
+        /// Removes the empty directory.
+        fn rmdir() -> ();
+        /// Removes the file.
+        fn unlink(missing_ok: bool) -> ();
+        /// Creates the file or updates its write time.
+        fn touch(exist_ok: bool) -> ();
+        /// Makes this a symbolic link to `target`.
+        fn symlink_to(target: &str) -> ();
+        /// The link's target.
+        fn readlink() -> SymlinkReparse;
+    }
+
+    /// A typed information class.
+    pub fn query_info<T: InfoBuffer>(&self) -> Result<T, Error> {
+        block_on(self.0.query_info::<T>())
+    }
+
+    /// The share-relative path.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// `self / other`.
+    pub fn join(&self, other: &str) -> Self {
+        Self(self.0.join(other))
+    }
+
+    /// The last component.
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// The containing directory.
+    pub fn parent(&self) -> Self {
+        Self(self.0.parent())
+    }
+
+    /// The directory's entries.
+    pub fn iterdir(&self) -> Result<Vec<DirEntry>, Error> {
+        block_on(self.0.iterdir()).map(entries)
+    }
+
+    /// Entries matching a wildcard pattern.
+    pub fn glob(&self, pattern: &str) -> Result<Vec<DirEntry>, Error> {
+        block_on(self.0.glob(pattern)).map(entries)
+    }
+
+    /// Opens with a Python mode string.
+    pub fn open(&self, mode: &str) -> Result<File, Error> {
+        block_on(self.0.open(mode)).map(File)
+    }
+
+    /// Renames to `target`; fails if it exists.
+    pub fn rename(&self, target: &str) -> Result<Self, Error> {
+        block_on(self.0.rename(target)).map(Self)
+    }
+
+    /// Renames to `target`, replacing it.
+    pub fn replace(&self, target: &str) -> Result<Self, Error> {
+        block_on(self.0.replace(target)).map(Self)
+    }
+
+    /// The path with symbolic links followed.
+    pub fn resolve(&self) -> Result<Self, Error> {
+        block_on(self.0.resolve()).map(Self)
+    }
+
+    /// Whether both name the same file.
+    pub fn samefile(&self, other: &Self) -> Result<bool, Error> {
+        block_on(self.0.samefile(&other.0))
+    }
+}
+
+/// An open file with std `Read`/`Write`/`Seek` (see [`crate::File`]). Writes are
+/// buffered and pipelined; [`close`](Self::close) reports their errors.
+#[derive(Debug)]
+pub struct File(pub crate::File);
+
+impl File {
+    /// The FileId.
+    pub fn id(&self) -> FileId {
+        self.0.id()
+    }
+
+    /// The CREATE response.
+    pub fn create_response(&self) -> &CreateResponse {
+        self.0.create_response()
+    }
+
+    /// Reads up to `len` bytes at `offset` (pipelined).
+    pub fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>, Error> {
+        block_on(self.0.read_at(offset, len))
+    }
+
+    /// Writes all of `data` at `offset` (pipelined).
+    pub fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), Error> {
+        block_on(self.0.write_at(offset, data))
+    }
+
+    /// Flushes buffered writes, then SMB2 FLUSH.
+    pub fn sync_all(&mut self) -> Result<(), Error> {
+        block_on(self.0.sync_all())
+    }
+
+    /// The end of file, from the server.
+    pub fn size(&self) -> Result<u64, Error> {
+        block_on(self.0.size())
+    }
+
+    /// Truncates or extends the file.
+    pub fn set_len(&mut self, size: u64) -> Result<(), Error> {
+        block_on(self.0.set_len(size))
+    }
+
+    /// A typed information class.
+    pub fn query_info<T: InfoBuffer>(&self) -> Result<T, Error> {
+        block_on(self.0.query_info::<T>())
+    }
+
+    /// Flushes and closes, reporting any error.
+    pub fn close(self) -> Result<(), Error> {
+        block_on(self.0.close())
+    }
+}
+
+impl Read for File {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        block_on(self.0.read(buf))
+    }
+}
+
+impl Write for File {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        block_on(AsyncWriteExt::write(&mut self.0, buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        block_on(AsyncWriteExt::flush(&mut self.0))
+    }
+}
+
+impl Seek for File {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        block_on(self.0.seek(pos))
+    }
+}
