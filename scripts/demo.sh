@@ -14,5 +14,12 @@ trap 'bash scripts/samba-down.sh "$LAB" >/dev/null 2>&1 || true; rm -rf "$LAB"' 
 PORT=${PIKE_DEMO_PORT:-44590}
 SMB_PORT=$PORT bash scripts/samba-up.sh "$LAB" >/dev/null
 cargo build -q -p pike-interop --example demo
-PIKE_SERVER=127.0.0.1 PIKE_PORT=$PORT PIKE_SHARE=share PIKE_CREDS='LAB\pike%pike-pass' \
-  PIKE_ENCRYPT=${PIKE_ENCRYPT:-yes} "${CARGO_TARGET_DIR:-target}/debug/examples/demo"
+cargo build -q -p pike --all-features --example quickstart_tokio --example quickstart_blocking
+export PIKE_SERVER=127.0.0.1 PIKE_PORT=$PORT PIKE_SHARE=share PIKE_CREDS='LAB\pike%pike-pass'
+export PIKE_ENCRYPT=${PIKE_ENCRYPT:-yes}
+EX="${CARGO_TARGET_DIR:-target}/debug/examples"
+"$EX/demo"
+echo "--- README quick start (tokio)"
+"$EX/quickstart_tokio"
+echo "--- README quick start (blocking)"
+"$EX/quickstart_blocking"

@@ -333,3 +333,25 @@ impl Tree {
             .map(drop)
     }
 }
+
+#[cfg(all(test, feature = "tokio"))]
+mod tests {
+    use super::*;
+    use crate::runtime::tokio::Tokio;
+
+    #[test]
+    fn every_client_gets_its_own_client_guid() {
+        let a = Client::new(Tokio);
+        let b = Client::new(Tokio);
+        assert_ne!(a.config().client_guid, b.config().client_guid);
+        assert_ne!(a.config().client_guid, [0; 16]);
+        let fixed = ClientConfig {
+            client_guid: [9; 16],
+            ..ClientConfig::new(Arc::new(RustCrypto))
+        };
+        assert_eq!(
+            Client::with_config(Tokio, fixed).config().client_guid,
+            [9; 16]
+        );
+    }
+}

@@ -50,8 +50,8 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{t}", std::process::id())
 }
 
-/// Runs an async test body on the runtime `PIKE_TEST_RUNTIME` names (the async
-/// runtimes only; blocking tests are separate).
+/// Runs an async test body on the runtime `PIKE_TEST_RUNTIME` names (`blocking`:
+/// the blocking client's driver thread, awaited with `block_on`).
 #[macro_export]
 macro_rules! on_runtime {
     (|$rt:ident| $body:expr) => {{
@@ -72,7 +72,10 @@ macro_rules! on_runtime {
                 let $rt = pike::runtime::async_std::AsyncStd;
                 async_std::task::block_on($body)
             }
-            "blocking" => eprintln!("async test skipped under PIKE_TEST_RUNTIME=blocking"),
+            "blocking" => {
+                let $rt = pike::blocking::Blocking;
+                pike::blocking::block_on($body)
+            }
             other => panic!("PIKE_TEST_RUNTIME={other:?}: tokio, smol, async-std or blocking"),
         }
     }};
