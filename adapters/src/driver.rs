@@ -162,7 +162,8 @@ impl ConnectionRef {
 
     /// Why the connection failed, once it has.
     pub fn lost(&self) -> Option<ConnectionError> {
-        self.lock().lost.clone()
+        let st = self.lock();
+        st.lost.clone().or_else(|| st.conn.close_reason().cloned())
     }
 
     /// Closes the connection: outstanding requests fail with `ConnectionLost`.
@@ -357,7 +358,7 @@ where
                 && this.wpos == this.wbuf.len()
             {
                 st.conn.close(Instant::now());
-                progress = true;
+                st.dispatch_events();
             }
             if st.conn.is_closed() && this.wpos == this.wbuf.len() {
                 return Poll::Ready(());

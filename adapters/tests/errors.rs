@@ -131,7 +131,9 @@ fn typed_errors_before_a_session() {
             .unwrap_err();
         assert!(
             matches!(e, Error::Request(RequestError::EncryptionUnavailable))
-                || e.status() == Some(NtStatus::ACCESS_DENIED),
+                || e.status() == Some(NtStatus::ACCESS_DENIED)
+                // A server limited to AES signing refuses 2.x (HMAC-SHA256) outright.
+                || matches!(e.connection_error(), Some(ConnectionError::NegotiateFailed(_))),
             "{e}"
         );
 
@@ -252,11 +254,8 @@ fn dropping_the_last_handle_logs_off_and_closes() {
         use pike::Timer;
         use pike::runtime::Runtime;
         let tree = tc.connect(rt).await.unwrap();
-        let file = tree
-            .path(&common::unique("pike-drop"))
-            .open("w")
-            .await
-            .unwrap();
+        let name = common::unique("pike-drop");
+        let file = tree.path(&name).open("w").await.unwrap();
         let raw = tree.raw().clone();
         drop(tree); // the open file still holds the tree, session and connection
         assert!(raw.lost().is_none());
@@ -270,8 +269,7 @@ fn dropping_the_last_handle_logs_off_and_closes() {
         assert_eq!(raw.lost(), Some(ConnectionError::LocallyClosed));
         // The file was created with "w" and must still be there, closed cleanly.
         let tree = tc.connect(rt).await.unwrap();
-        let left = tree.root().glob("pike-drop-*").await.unwrap();
-        assert_eq!(left.len(), 1);
-        left[0].path.unlink(false).await.unwrap();
+        assert!(tree.path(&name).is_file().await.unwrap());
+        tree.path(&name).unlink(false).await.unwrap();
     });
 }
