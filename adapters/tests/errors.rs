@@ -25,6 +25,12 @@ struct Proxy {
 
 impl Proxy {
     fn start(upstream: (String, u16)) -> Self {
+        Self::start_tampering(upstream, |_| {})
+    }
+
+    /// Like `start`, with `tamper` applied to the server's first chunk of bytes (its
+    /// NEGOTIATE response): a man in the middle.
+    fn start_tampering(upstream: (String, u16), tamper: fn(&mut [u8])) -> Self {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let frozen = Arc::new(AtomicBool::new(false));
@@ -40,6 +46,23 @@ impl Proxy {
                     |mut from: TcpStream, mut to: TcpStream, gate: Option<Arc<AtomicBool>>| {
                         std::thread::spawn(move || {
                             let mut buf = vec![0u8; 1 << 16];
+                            if gate.is_some() {
+                                // The server's first frame, whole, through `tamper`.
+                                let mut head = [0u8; 4];
+                                if from.read_exact(&mut head).is_err() {
+                                    return;
+                                }
+                                let len = u32::from_be_bytes(head) as usize & 0xff_ffff;
+                                let mut frame = head.to_vec();
+                                frame.resize(4 + len, 0);
+                                if from.read_exact(&mut frame[4..]).is_err() {
+                                    return;
+                                }
+                                tamper(&mut frame);
+                                if to.write_all(&frame).is_err() {
+                                    return;
+                                }
+                            }
                             while let Ok(n) = from.read(&mut buf) {
                                 if n == 0 {
                                     break;
@@ -271,5 +294,54 @@ fn dropping_the_last_handle_logs_off_and_closes() {
         let tree = tc.connect(rt).await.unwrap();
         assert!(tree.path(&name).is_file().await.unwrap());
         tree.path(&name).unlink(false).await.unwrap();
+    });
+}
+
+/// Clears SMB2_GLOBAL_CAP_LEASING in a NEGOTIATE response: NetBIOS header (4) + SMB2
+/// header (64) + Capabilities at body offset 24 (MS-SMB2 2.2.4).
+fn clear_leasing(frame: &mut [u8]) {
+    if frame.len() > 96 && frame[4..8] == *b"\xfeSMB" {
+        eprintln!("TAMPER cap byte {:#x}", frame[92]);
+        frame[92] &= !0x02;
+    }
+}
+
+#[test]
+fn tampered_negotiate_is_caught() {
+    let Some(tc) = common::target("tampered_negotiate_is_caught") else {
+        return;
+    };
+    let dialect = std::env::var("PIKE_MAX_DIALECT").unwrap_or_else(|_| "3.1.1".into());
+    let upstream = (tc.server_name().unwrap().to_owned(), tc.port_number());
+    let proxy = Proxy::start_tampering(upstream.clone(), clear_leasing);
+    let trusting = Proxy::start_tampering(upstream, clear_leasing);
+    on_runtime!(|rt| async move {
+        let r = local(&tc, proxy.port).connect(rt).await;
+        match dialect.as_str() {
+            // 2.x has no way to notice: the cost of allowing old dialects.
+            "2.0.2" | "2.1" => assert!(r.is_ok(), "{:?}", r.err()),
+            // FSCTL_VALIDATE_NEGOTIATE_INFO after TREE_CONNECT catches it.
+            "3.0" | "3.0.2" => {
+                let e = r.expect_err("tampered NEGOTIATE accepted");
+                assert!(
+                    matches!(
+                        e.connection_error(),
+                        Some(ConnectionError::NegotiateValidationFailed(_))
+                    ),
+                    "{e:?}"
+                );
+                // Without validation the same attack goes through: validation is what
+                // caught it.
+                let mut config = tc.config().unwrap();
+                config.dangerous_skip_negotiate_validation = true;
+                let tree = local(&tc, trusting.port)
+                    .base_config(config)
+                    .connect(rt)
+                    .await;
+                assert!(tree.is_ok(), "{:?}", tree.err());
+            }
+            // 3.1.1: the preauth integrity hash covers NEGOTIATE; SESSION_SETUP fails.
+            _ => assert!(r.is_err(), "tampered 3.1.1 NEGOTIATE accepted"),
+        }
     });
 }

@@ -53,6 +53,9 @@ pub struct ClientConfig {
     pub dangerous_allow_guest: bool,
     /// Accept responses whose signatures are wrong or missing (negative tests only).
     pub dangerous_skip_signature_verification: bool,
+    /// Skip FSCTL_VALIDATE_NEGOTIATE_INFO after TREE_CONNECT at 3.0/3.0.2 (loses
+    /// downgrade protection; for negative tests).
+    pub dangerous_skip_negotiate_validation: bool,
 }
 
 impl ClientConfig {
@@ -83,6 +86,7 @@ impl ClientConfig {
             crypto,
             dangerous_allow_guest: false,
             dangerous_skip_signature_verification: false,
+            dangerous_skip_negotiate_validation: false,
         }
     }
 }

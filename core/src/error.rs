@@ -38,6 +38,9 @@ pub enum ConnectionError {
     KeepaliveTimeout,
     /// The crypto provider refused the negotiated algorithms.
     Crypto(CryptoError),
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO did not confirm NEGOTIATE (MS-SMB2 3.2.5.14.12):
+    /// someone may have tampered with it.
+    NegotiateValidationFailed(&'static str),
 }
 
 impl fmt::Display for ConnectionError {
@@ -71,6 +74,12 @@ impl fmt::Display for ConnectionError {
             Self::DecryptionFailed(e) => write!(f, "decryption failed: {e}"),
             Self::KeepaliveTimeout => f.write_str("server stopped answering keepalives"),
             Self::Crypto(e) => write!(f, "crypto provider: {e}"),
+            Self::NegotiateValidationFailed(what) => {
+                write!(
+                    f,
+                    "negotiate validation failed: {what} (possible downgrade)"
+                )
+            }
         }
     }
 }

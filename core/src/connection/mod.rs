@@ -6,6 +6,7 @@ mod request;
 mod send;
 mod session;
 mod setup;
+mod validate;
 
 pub use credits::CreditStats;
 pub use request::{Compound, HeaderOverrides, Request, RequestId, Response};
@@ -86,6 +87,15 @@ enum Kind {
     SetupLeg(usize),
     /// Internal ECHO keepalive.
     Keepalive,
+    /// Internal FSCTL_VALIDATE_NEGOTIATE_INFO holding back a TREE_CONNECT.
+    Validate,
+}
+
+impl Kind {
+    /// Requests the connection makes on its own; their ids are never handed out.
+    fn is_internal(self) -> bool {
+        matches!(self, Self::Keepalive | Self::Validate)
+    }
 }
 
 /// Requests sent together in one frame: a single request or a compound chain.
@@ -171,6 +181,10 @@ pub struct Connection {
     closed: Option<ConnectionError>,
     last_rx: Instant,
     keepalive_in_flight: bool,
+    /// The NEGOTIATE built by [`negotiate`](Self::negotiate), for validation.
+    sent_negotiate: Option<crate::wire::NegotiateRequest>,
+    /// Validation IOCTL id → the TREE_CONNECT (id, response) it holds back.
+    validations: HashMap<RequestId, (RequestId, Response)>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -206,12 +220,15 @@ impl Connection {
             closed: None,
             last_rx: now,
             keepalive_in_flight: false,
+            sent_negotiate: None,
+            validations: HashMap::new(),
         }
     }
 
     /// Queues the NEGOTIATE request built from the config (MS-SMB2 3.2.4.2.2.2).
     pub fn negotiate(&mut self, now: Instant) -> Result<RequestId, UsageError> {
         let req = setup::negotiate_request(&self.config, &mut self.rng);
+        self.sent_negotiate = Some(req.clone());
         self.submit(now, Request::new(req))
     }
 
@@ -525,15 +542,16 @@ impl Connection {
             .queue
             .drain(..)
             .flat_map(|b| b.parts)
-            .filter(|q| q.kind != Kind::Keepalive)
+            .filter(|q| !q.kind.is_internal())
             .map(|q| q.id)
             .collect();
         ids.extend(
             self.pending
                 .drain()
-                .filter(|(_, p)| p.kind != Kind::Keepalive)
+                .filter(|(_, p)| !p.kind.is_internal())
                 .map(|(_, p)| p.id),
         );
+        ids.extend(self.validations.drain().map(|(_, (held, _))| held));
         ids.sort();
         ids.dedup();
         for id in ids {

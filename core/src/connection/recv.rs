@@ -249,7 +249,7 @@ impl Connection {
             };
             let (id, async_id) = (p.id, h.async_id);
             // The internal keepalive's id was never handed out.
-            if p.kind != Kind::Keepalive {
+            if !p.kind.is_internal() {
                 self.events.push_back(Event::Interim { id, async_id });
             }
             return;
@@ -260,16 +260,21 @@ impl Connection {
         match p.kind {
             Kind::Keepalive => self.keepalive_in_flight = false,
             Kind::SetupLeg(idx) => self.handle_setup_response(now, p, idx, h, msg, encrypted),
-            Kind::User => self.handle_user_response(p, h, msg),
+            Kind::User => self.handle_user_response(now, p, h, msg),
+            Kind::Validate => self.handle_validation(p, &h, &msg),
         }
     }
 
-    fn handle_user_response(&mut self, p: Pending, h: Header, msg: Bytes) {
+    fn handle_user_response(&mut self, now: Instant, p: Pending, h: Header, msg: Bytes) {
         let result = decode_result(&h, &msg);
         if let Ok(r) = &result {
             if let Err(e) = self.apply_state(&p, r) {
                 self.events.push_back(Event::Completed { id: p.id, result });
                 return self.fail(e);
+            }
+            if matches!(r.body, ResponseBody::TreeConnect(_)) && self.needs_validation(&p) {
+                let Ok(r) = result else { return };
+                return self.start_validation(now, &p, r);
             }
         } else if p.command == Command::Negotiate {
             let status = result

@@ -2,6 +2,7 @@
 
 use crate::Instant;
 use crate::crypto::{PreauthHash, TRANSFORM_HEADER_LEN, seal_transform, sign_message};
+use crate::error::ConnectionError;
 use crate::error::RequestError;
 use crate::wire::{
     AsyncId, CancelRequest, Command, Dialect, HEADER_LEN, Header, HeaderFlags, MAX_FRAME_LEN,
@@ -290,6 +291,10 @@ impl Connection {
                 self.events.push_back(Event::Completed { id, result });
             }
             Kind::User => self.events.push_back(Event::Completed { id, result }),
+            // No answer to the validation: the negotiate cannot be trusted.
+            Kind::Validate => self.fail(ConnectionError::NegotiateValidationFailed(
+                "no VALIDATE_NEGOTIATE_INFO answer",
+            )),
         }
     }
 }
