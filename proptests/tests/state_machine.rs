@@ -108,9 +108,10 @@ fn policy() -> impl Strategy<Value = ServerPolicy> {
         prop_oneof![Just(0u32), 1u32..5],
         prop_oneof![Just(0u32), 1u32..6],
         drop_after,
+        prop_oneof![4 => Just(0u32), 1 => 1u32..45_000],
     )
         .prop_map(
-            |(grant, interim_every, reorder, split, join, brk, delay, drop_after)| ServerPolicy {
+            |(grant, interim_every, reorder, split, join, brk, delay, drop_after, delay_ms)| ServerPolicy {
                 grant,
                 interim_every,
                 reorder,
@@ -119,6 +120,7 @@ fn policy() -> impl Strategy<Value = ServerPolicy> {
                 break_every: brk,
                 delay_polls: delay,
                 drop_after,
+                delay_ms,
             },
         )
 }
