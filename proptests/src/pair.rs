@@ -463,7 +463,8 @@ impl Pair {
         }
     }
 
-    fn write_request(
+    /// A WRITE of `data` at `offset`.
+    pub fn write_request(
         session: SessionId,
         tree: TreeId,
         file: FileId,
@@ -479,7 +480,8 @@ impl Pair {
         Request::new(body).tree(session, tree)
     }
 
-    fn read_request(
+    /// A READ of `length` bytes at `offset`.
+    pub fn read_request(
         session: SessionId,
         tree: TreeId,
         file: FileId,

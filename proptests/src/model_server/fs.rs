@@ -1011,8 +1011,12 @@ impl ModelServer {
         } else {
             completion_filter::FILE_NAME
         };
-        self.notify_change(key, action::RENAMED_OLD_NAME, filter);
-        self.notify_change(&target, action::RENAMED_NEW_NAME, filter);
+        // Both names in one response (MS-FSCC 2.7.1).
+        let changes = [
+            (key.to_owned(), action::RENAMED_OLD_NAME),
+            (target, action::RENAMED_NEW_NAME),
+        ];
+        self.notify_changes(&changes, filter);
         NtStatus::SUCCESS
     }
 

@@ -350,6 +350,7 @@ pub struct ModelServer {
     break_counter: u32,
     next_async: u64,
     tampered: usize,
+    tampered_commands: Vec<Command>,
     breaks_sent: usize,
     interims_sent: usize,
     /// AsyncIds of interims in the chain being answered, and finals that must follow it.
@@ -435,6 +436,7 @@ impl ModelServer {
             break_counter: 0,
             next_async: 0x100,
             tampered: 0,
+            tampered_commands: Vec::new(),
             breaks_sent: 0,
             interims_sent: 0,
             chain_interims: Vec::new(),
@@ -532,6 +534,11 @@ impl ModelServer {
     /// Tampered responses actually sent.
     pub fn tampered_sent(&self) -> usize {
         self.tampered
+    }
+
+    /// The commands of the signed responses tampered with, in order.
+    pub fn tampered_commands(&self) -> &[Command] {
+        &self.tampered_commands
     }
 
     /// Unsolicited OPLOCK_BREAK notifications sent.
@@ -917,6 +924,8 @@ impl ModelServer {
                         let last = o.msg.len() - 1;
                         o.msg[last] ^= 0x01;
                         self.tampered += 1;
+                        let code = u16::from_le_bytes([o.msg[12], o.msg[13]]);
+                        self.tampered_commands.push(Command::from_code(code));
                     }
                 }
             }
@@ -1280,6 +1289,8 @@ impl ModelServer {
                 Reply::ok(TreeDisconnectResponse)
             }
             RequestBody::Echo(_) => Reply::ok(EchoResponse),
+            // Acknowledgments name a FileId or a lease key, not the tree (3.3.5.22).
+            RequestBody::OplockBreakAck(b) => self.break_ack(&b, *related_fid),
             RequestBody::Raw { .. } => Reply::err(NtStatus::NOT_SUPPORTED),
             other => {
                 if !self.tree_ok(h) {
@@ -1309,7 +1320,6 @@ impl ModelServer {
                     RequestBody::Ioctl(i) => {
                         self.ioctl(resolve(i.file_id, related_fid), &i, protected)
                     }
-                    RequestBody::OplockBreakAck(b) => self.break_ack(&b, *related_fid),
                     _ => Reply::err(NtStatus::NOT_SUPPORTED),
                 };
                 r
