@@ -28,7 +28,7 @@ use crate::pair::{CLIENT_SEED, SERVER_NAME};
 enum Action {
     Negotiate,
     SessionSetup,
-    Submit(Request),
+    Submit(Box<Request>),
     /// `poll_transmit` until `None`; the bytes it produced (checked on restore).
     Transmit(Vec<u8>),
     Input(Vec<u8>),
@@ -216,7 +216,7 @@ impl Recorder {
             .client
             .submit(self.now, request.clone())
             .expect("submit");
-        self.script.push(Action::Submit(request));
+        self.script.push(Action::Submit(Box::new(request)));
         let out = self.transmit();
         self.server.handle_input(&out);
         id
@@ -228,7 +228,7 @@ impl Recorder {
             .client
             .submit(self.now, request.clone())
             .expect("submit");
-        self.script.push(Action::Submit(request));
+        self.script.push(Action::Submit(Box::new(request)));
         self.take(id)
     }
 
@@ -313,7 +313,7 @@ impl Snapshot {
                     c.session_setup(self.now, Box::new(replay), Some(self.wall))
                         .expect("session_setup");
                 }
-                Action::Submit(r) => drop(c.submit(self.now, r.clone()).expect("submit")),
+                Action::Submit(r) => drop(c.submit(self.now, (**r).clone()).expect("submit")),
                 Action::Transmit(expected) => {
                     let mut out = Vec::with_capacity(expected.len());
                     while c.poll_transmit(self.now, &mut out).is_some() {}

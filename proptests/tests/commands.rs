@@ -7,14 +7,14 @@ mod common;
 use bytes::Bytes;
 use common::SEEDS;
 use pike_core::wire::{
-    ChangeNotifyRequest, ChangeNotifyResponse, Dialect, FileAllInformation,
-    FileBasicInformation, FileDispositionInformation, FileEndOfFileInformation,
-    FileFsVolumeInformation, FileId, FileInfoClass, FileInternalInformation,
-    FileRenameInformation, FileStandardInformation, FlushRequest, InfoBuffer, IoctlRequest,
-    Lease, LockElement, LockRequest, NtStatus, OplockBreak, QueryDirectoryRequest,
-    QueryInfoRequest, RequestContext, ResponseBody, ResponseContext, SessionId, SetInfoRequest,
-    TreeDisconnectRequest, TreeId, ValidateNegotiateInfoRequest, ValidateNegotiateInfoResponse,
-    completion_filter, create_options, disposition, fsctl, lease_state, oplock_level,
+    ChangeNotifyRequest, ChangeNotifyResponse, Dialect, FileAllInformation, FileBasicInformation,
+    FileDispositionInformation, FileEndOfFileInformation, FileFsVolumeInformation, FileId,
+    FileInfoClass, FileInternalInformation, FileRenameInformation, FileStandardInformation,
+    FlushRequest, InfoBuffer, IoctlRequest, Lease, LockElement, LockRequest, NtStatus, OplockBreak,
+    QueryDirectoryRequest, QueryInfoRequest, RequestContext, ResponseBody, ResponseContext,
+    SessionId, SetInfoRequest, TreeDisconnectRequest, TreeId, ValidateNegotiateInfoRequest,
+    ValidateNegotiateInfoResponse, completion_filter, create_options, disposition, fsctl,
+    lease_state, oplock_level,
 };
 use pike_core::{Request, RequestError, RequestId, Response, UsageError};
 use pike_proptests::{Pair, Record, ServerConfig, ServerPolicy};
@@ -29,9 +29,7 @@ fn setup(seed: u64) -> (Pair, SessionId, TreeId) {
 fn status(r: Result<Response, RequestError>) -> NtStatus {
     match r {
         Ok(r) => r.header.status,
-        Err(e) => e
-            .status()
-            .unwrap_or_else(|| panic!("no status in {e:?}")),
+        Err(e) => e.status().unwrap_or_else(|| panic!("no status in {e:?}")),
     }
 }
 
@@ -79,7 +77,11 @@ fn set<T: InfoBuffer>(p: &mut Pair, sid: SessionId, tid: TreeId, fid: FileId, v:
 }
 
 fn assert_clean(p: &Pair) {
-    assert!(p.server.violations().is_empty(), "{:?}", p.server.violations());
+    assert!(
+        p.server.violations().is_empty(),
+        "{:?}",
+        p.server.violations()
+    );
     assert!(p.lost.is_none(), "{:?}", p.lost);
 }
 
@@ -111,8 +113,15 @@ fn query_directory_lists_resumes_and_filters() {
         ] {
             let mut q = all(class);
             q.flags = QueryDirectoryRequest::RESTART_SCANS;
-            assert_eq!(list(&mut p, sid, tid, root, q).unwrap(), expected, "{class:?}");
-            assert_eq!(list(&mut p, sid, tid, root, all(class)), Err(NtStatus::NO_MORE_FILES));
+            assert_eq!(
+                list(&mut p, sid, tid, root, q).unwrap(),
+                expected,
+                "{class:?}"
+            );
+            assert_eq!(
+                list(&mut p, sid, tid, root, all(class)),
+                Err(NtStatus::NO_MORE_FILES)
+            );
         }
         // A small buffer resumes where the previous response stopped.
         let mut q = all(FileInfoClass::Names);
@@ -173,7 +182,10 @@ fn query_directory_lists_resumes_and_filters() {
         let mut q = all(FileInfoClass::Names);
         q.flags = QueryDirectoryRequest::RESTART_SCANS;
         q.output_buffer_length = 200_000;
-        assert_eq!(list(&mut p, sid, tid, root, q).unwrap().len(), expected.len());
+        assert_eq!(
+            list(&mut p, sid, tid, root, q).unwrap().len(),
+            expected.len()
+        );
         assert_clean(&p);
     }
 }
@@ -181,10 +193,15 @@ fn query_directory_lists_resumes_and_filters() {
 #[test]
 fn query_info_reports_the_file_system() {
     let (mut p, sid, tid) = setup(SEEDS[0]);
-    let f = p.create(sid, tid, "dir\\info.bin", disposition::CREATE).unwrap();
+    let f = p
+        .create(sid, tid, "dir\\info.bin", disposition::CREATE)
+        .unwrap();
     p.write(sid, tid, f, 0, &[7; 5000]).unwrap();
     let std: FileStandardInformation = query(&mut p, sid, tid, f);
-    assert_eq!((std.end_of_file, std.directory, std.delete_pending), (5000, false, false));
+    assert_eq!(
+        (std.end_of_file, std.directory, std.delete_pending),
+        (5000, false, false)
+    );
     let all: FileAllInformation = query(&mut p, sid, tid, f);
     assert_eq!(all.name.file_name, "\\dir\\info.bin");
     assert_eq!(all.standard, std);
@@ -205,7 +222,9 @@ fn query_info_reports_the_file_system() {
         NtStatus::INFO_LENGTH_MISMATCH
     );
     let cut = QueryInfoRequest::for_class::<FileAllInformation>(f, 104);
-    let r = p.call(Request::new(cut).tree(sid, tid)).expect("overflow has a body");
+    let r = p
+        .call(Request::new(cut).tree(sid, tid))
+        .expect("overflow has a body");
     assert_eq!(r.header.status, NtStatus::BUFFER_OVERFLOW);
     match r.body {
         ResponseBody::QueryInfo(q) => assert_eq!(q.output.len(), 104),
@@ -238,10 +257,12 @@ fn query_info_reports_the_file_system() {
     );
     p.close(sid, tid, f).unwrap();
     assert_eq!(
-        status(p.call(
-            Request::new(QueryInfoRequest::for_class::<FileBasicInformation>(f, 100))
-                .tree(sid, tid)
-        )),
+        status(
+            p.call(
+                Request::new(QueryInfoRequest::for_class::<FileBasicInformation>(f, 100))
+                    .tree(sid, tid)
+            )
+        ),
         NtStatus::FILE_CLOSED
     );
     assert_clean(&p);
@@ -268,7 +289,10 @@ fn set_info_resizes_renames_and_deletes() {
             root_directory: 0,
             file_name: name.into(),
         };
-        assert_eq!(set(&mut p, sid, tid, f, &to("x\\b.txt", false)), NtStatus::SUCCESS);
+        assert_eq!(
+            set(&mut p, sid, tid, f, &to("x\\b.txt", false)),
+            NtStatus::SUCCESS
+        );
         assert!(!p.server.files().contains_key("a.txt"));
         assert_eq!(p.server.files()["x\\b.txt"], b"hello\0\0\0");
         let all: FileAllInformation = query(&mut p, sid, tid, f);
@@ -279,7 +303,10 @@ fn set_info_resizes_renames_and_deletes() {
             set(&mut p, sid, tid, f, &to("c.txt", false)),
             NtStatus::OBJECT_NAME_COLLISION
         );
-        assert_eq!(set(&mut p, sid, tid, f, &to("c.txt", true)), NtStatus::SUCCESS);
+        assert_eq!(
+            set(&mut p, sid, tid, f, &to("c.txt", true)),
+            NtStatus::SUCCESS
+        );
         assert_eq!(p.server.files()["c.txt"], b"hello\0\0\0");
 
         // Delete on close: the file stays until its last open closes.
@@ -288,7 +315,9 @@ fn set_info_resizes_renames_and_deletes() {
         let std: FileStandardInformation = query(&mut p, sid, tid, f);
         assert!(std.delete_pending);
         assert_eq!(
-            p.create(sid, tid, "c.txt", disposition::OPEN).unwrap_err().status(),
+            p.create(sid, tid, "c.txt", disposition::OPEN)
+                .unwrap_err()
+                .status(),
             Some(NtStatus::DELETE_PENDING)
         );
         p.close(sid, tid, f).unwrap();
@@ -350,7 +379,9 @@ fn ioctl_validates_negotiate_and_refuses_unknown_fsctls() {
         let sid = p.connect();
         let tid = p.tree_connect(sid, "share").unwrap();
         let guid = p.client.config().client_guid;
-        let r = p.call(validate_request(&p, sid, tid, guid)).expect("validated");
+        let r = p
+            .call(validate_request(&p, sid, tid, guid))
+            .expect("validated");
         let neg = p.client.negotiated().unwrap().clone();
         let out = match r.body {
             ResponseBody::Ioctl(i) => ValidateNegotiateInfoResponse::decode(&i.output).unwrap(),
@@ -379,7 +410,10 @@ fn ioctl_validates_negotiate_and_refuses_unknown_fsctls() {
             status(p.call(Request::new(closed).tree(sid, tid))),
             NtStatus::FILE_CLOSED
         );
-        let not_fsctl = IoctlRequest { flags: 0, ..unknown };
+        let not_fsctl = IoctlRequest {
+            flags: 0,
+            ..unknown
+        };
         assert_eq!(
             status(p.call(Request::new(not_fsctl).tree(sid, tid))),
             NtStatus::NOT_SUPPORTED
@@ -400,7 +434,11 @@ fn ioctl_validates_negotiate_and_refuses_unknown_fsctls() {
 
 fn notify(dir: FileId, filter: u32, tree: bool, len: u32) -> ChangeNotifyRequest {
     ChangeNotifyRequest {
-        flags: if tree { ChangeNotifyRequest::WATCH_TREE } else { 0 },
+        flags: if tree {
+            ChangeNotifyRequest::WATCH_TREE
+        } else {
+            0
+        },
         output_buffer_length: len,
         file_id: dir,
         completion_filter: filter,
@@ -455,12 +493,19 @@ fn change_notify_waits_for_a_change_or_cancel() {
         p.write(sid, tid, f, 0, b"data").unwrap();
         p.drive();
         assert!(!p.done.contains_key(&id));
-        let g = p.create(sid, tid, "sub\\deep.txt", disposition::CREATE).unwrap();
-        assert_eq!(changes(p.wait(id).unwrap()), [(1, "sub\\deep.txt".to_owned())]);
+        let g = p
+            .create(sid, tid, "sub\\deep.txt", disposition::CREATE)
+            .unwrap();
+        assert_eq!(
+            changes(p.wait(id).unwrap()),
+            [(1, "sub\\deep.txt".to_owned())]
+        );
 
         // Too small a buffer: STATUS_NOTIFY_ENUM_DIR.
         let id = p.submit(Request::new(notify(root, names, false, 8)).tree(sid, tid));
-        let h = p.create(sid, tid, "longer-name.txt", disposition::CREATE).unwrap();
+        let h = p
+            .create(sid, tid, "longer-name.txt", disposition::CREATE)
+            .unwrap();
         let r = p.wait(id).unwrap();
         assert_eq!(r.header.status, NtStatus::NOTIFY_ENUM_DIR);
 
@@ -476,7 +521,10 @@ fn change_notify_waits_for_a_change_or_cancel() {
         p.close(sid, tid, root).unwrap();
         let r = p.wait(id).unwrap();
         assert_eq!(r.header.status, NtStatus::NOTIFY_CLEANUP);
-        assert_eq!(r.body, ResponseBody::ChangeNotify(ChangeNotifyResponse::default()));
+        assert_eq!(
+            r.body,
+            ResponseBody::ChangeNotify(ChangeNotifyResponse::default())
+        );
         // A file cannot be watched.
         assert_eq!(
             status(p.call(Request::new(notify(g, names, false, 4096)).tree(sid, tid))),
@@ -514,8 +562,14 @@ fn lock_conflicts_block_and_cancel() {
         let s = LockElement::SHARED;
         let now = LockElement::FAIL_IMMEDIATELY;
         assert_eq!(call(&mut p, lock(a, 0, 10, x)), NtStatus::SUCCESS);
-        assert_eq!(call(&mut p, lock(b, 5, 10, x | now)), NtStatus::LOCK_NOT_GRANTED);
-        assert_eq!(call(&mut p, lock(b, 5, 10, s | now)), NtStatus::LOCK_NOT_GRANTED);
+        assert_eq!(
+            call(&mut p, lock(b, 5, 10, x | now)),
+            NtStatus::LOCK_NOT_GRANTED
+        );
+        assert_eq!(
+            call(&mut p, lock(b, 5, 10, s | now)),
+            NtStatus::LOCK_NOT_GRANTED
+        );
         assert_eq!(call(&mut p, lock(b, 10, 10, x | now)), NtStatus::SUCCESS);
         // Mandatory locks: the other open can neither write nor read the range.
         assert_eq!(
@@ -532,7 +586,10 @@ fn lock_conflicts_block_and_cancel() {
         let id = p.submit(Request::new(lock(b, 0, 5, s)).tree(sid, tid));
         p.drive();
         assert!(interim_seen(&p, id) && !p.done.contains_key(&id));
-        assert_eq!(call(&mut p, lock(a, 0, 10, LockElement::UNLOCK)), NtStatus::SUCCESS);
+        assert_eq!(
+            call(&mut p, lock(a, 0, 10, LockElement::UNLOCK)),
+            NtStatus::SUCCESS
+        );
         assert_eq!(status(p.wait(id)), NtStatus::SUCCESS);
         // Unlocking what is not locked, and mixing flags.
         assert_eq!(
@@ -565,11 +622,11 @@ fn lock_conflicts_block_and_cancel() {
 fn flush_logoff_and_tree_disconnect() {
     let (mut p, sid, tid) = setup(SEEDS[0]);
     let f = p.create(sid, tid, "f", disposition::CREATE).unwrap();
-    let flush = |fid| FlushRequest {
-        file_id: fid,
-        ..FlushRequest::default()
-    };
-    assert_eq!(status(p.call(Request::new(flush(f)).tree(sid, tid))), NtStatus::SUCCESS);
+    let flush = |fid| FlushRequest { file_id: fid };
+    assert_eq!(
+        status(p.call(Request::new(flush(f)).tree(sid, tid))),
+        NtStatus::SUCCESS
+    );
     // TREE_DISCONNECT closes the tree's opens; the tree is then gone.
     let t2 = p.tree_connect(sid, "share").unwrap();
     let g = p.create(sid, t2, "g", disposition::CREATE).unwrap();
@@ -578,9 +635,16 @@ fn flush_logoff_and_tree_disconnect() {
         Request::new(notify(root, completion_filter::FILE_NAME, false, 1024)).tree(sid, t2),
     );
     p.drive();
-    assert_eq!(status(p.call(Request::new(TreeDisconnectRequest).tree(sid, t2))), NtStatus::SUCCESS);
+    assert_eq!(
+        status(p.call(Request::new(TreeDisconnectRequest).tree(sid, t2))),
+        NtStatus::SUCCESS
+    );
     assert_eq!(p.wait(id).unwrap().header.status, NtStatus::NOTIFY_CLEANUP);
-    assert_eq!(p.server.open_count(), 1, "only the first tree's open is left");
+    assert_eq!(
+        p.server.open_count(),
+        1,
+        "only the first tree's open is left"
+    );
     assert_eq!(
         status(p.call(Request::new(flush(g)).tree(sid, t2))),
         NtStatus::NETWORK_NAME_DELETED
@@ -593,7 +657,8 @@ fn flush_logoff_and_tree_disconnect() {
     p.logoff(sid).unwrap();
     assert_eq!((p.server.open_count(), p.server.session_count()), (0, 0));
     assert_eq!(
-        p.client.submit(p.now, Request::new(flush(f)).tree(sid, tid)),
+        p.client
+            .submit(p.now, Request::new(flush(f)).tree(sid, tid)),
         Err(UsageError::UnknownSession)
     );
     assert_clean(&p);
@@ -617,8 +682,11 @@ fn lease_create(name: &str, key: u8, state: u32) -> pike_core::wire::CreateReque
 fn leases_break_and_acknowledge() {
     for seed in SEEDS {
         let (mut p, sid, tid) = setup(seed);
-        let rwh = lease_state::READ_CACHING | lease_state::HANDLE_CACHING | lease_state::WRITE_CACHING;
-        let c = p.create_with(sid, tid, lease_create("leased", 1, rwh)).unwrap();
+        let rwh =
+            lease_state::READ_CACHING | lease_state::HANDLE_CACHING | lease_state::WRITE_CACHING;
+        let c = p
+            .create_with(sid, tid, lease_create("leased", 1, rwh))
+            .unwrap();
         assert_eq!(c.oplock_level, oplock_level::LEASE);
         let ctx = ResponseContext::from_contexts(&c.contexts).unwrap();
         assert!(
@@ -626,9 +694,13 @@ fn leases_break_and_acknowledge() {
             "{ctx:?}"
         );
         // A second client's open (another lease key) breaks the first lease to R.
-        let c2 = p.create_with(sid, tid, lease_create("leased", 2, rwh)).unwrap();
+        let c2 = p
+            .create_with(sid, tid, lease_create("leased", 2, rwh))
+            .unwrap();
         let ctx = ResponseContext::from_contexts(&c2.contexts).unwrap();
-        assert!(matches!(ctx[..], [ResponseContext::Lease(l)] if l.lease_state == lease_state::READ_CACHING));
+        assert!(
+            matches!(ctx[..], [ResponseContext::Lease(l)] if l.lease_state == lease_state::READ_CACHING)
+        );
         p.drive();
         assert_eq!(p.breaks.len(), 1);
         let n = match &p.breaks[0].body {
@@ -636,7 +708,12 @@ fn leases_break_and_acknowledge() {
             other => panic!("{other:?}"),
         };
         assert_eq!(
-            (n.lease_key, n.current_lease_state, n.new_lease_state, n.flags),
+            (
+                n.lease_key,
+                n.current_lease_state,
+                n.new_lease_state,
+                n.flags
+            ),
             ([1; 16], rwh, lease_state::READ_CACHING, 1)
         );
         // Acknowledging more than the break left is refused; the right ack succeeds once.
@@ -644,13 +721,22 @@ fn leases_break_and_acknowledge() {
         assert_eq!(status(p.call(ack(rwh))), NtStatus::REQUEST_NOT_ACCEPTED);
         let r = p.call(ack(lease_state::READ_CACHING)).expect("ack");
         assert!(matches!(r.body, ResponseBody::OplockBreak(ref b) if b.structure_size == 36));
-        assert_eq!(p.server.lease_state([1; 16]), Some((lease_state::READ_CACHING, None)));
-        assert_eq!(status(p.call(ack(lease_state::READ_CACHING))), NtStatus::UNSUCCESSFUL);
+        assert_eq!(
+            p.server.lease_state([1; 16]),
+            Some((lease_state::READ_CACHING, None))
+        );
+        assert_eq!(
+            status(p.call(ack(lease_state::READ_CACHING))),
+            NtStatus::UNSUCCESSFUL
+        );
         // An unsolicited break of a read lease needs no acknowledgment.
         assert!(p.server.break_lease([2; 16], lease_state::NONE));
         p.drive();
         assert_eq!(p.breaks.len(), 2);
-        assert_eq!(p.server.lease_state([2; 16]), Some((lease_state::NONE, None)));
+        assert_eq!(
+            p.server.lease_state([2; 16]),
+            Some((lease_state::NONE, None))
+        );
         assert_clean(&p);
     }
 }
@@ -669,14 +755,20 @@ fn oplocks_break_and_acknowledge() {
         ResponseBody::OplockBreak(b) => b.oplock().expect("an oplock break"),
         other => panic!("{other:?}"),
     };
-    assert_eq!((info.file_id, info.oplock_level), (first.file_id, oplock_level::II));
+    assert_eq!(
+        (info.file_id, info.oplock_level),
+        (first.file_id, oplock_level::II)
+    );
     let ack = |level| Request::new(OplockBreak::oplock_ack(level, first.file_id)).tree(sid, tid);
     assert_eq!(
         status(p.call(ack(oplock_level::BATCH))),
         NtStatus::INVALID_OPLOCK_PROTOCOL
     );
     assert!(p.call(ack(oplock_level::II)).is_ok());
-    assert_eq!(p.server.oplock_of(first.file_id), Some((oplock_level::II, None)));
+    assert_eq!(
+        p.server.oplock_of(first.file_id),
+        Some((oplock_level::II, None))
+    );
     assert_eq!(
         status(p.call(ack(oplock_level::II))),
         NtStatus::INVALID_OPLOCK_PROTOCOL

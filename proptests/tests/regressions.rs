@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use pike_core::wire::{Dialect, EchoRequest, FrameDecoder, LogoffRequest, disposition, frame_header};
+use pike_core::wire::{
+    Dialect, EchoRequest, FrameDecoder, LogoffRequest, disposition, frame_header,
+};
 use pike_core::{Request, RequestError, UsageError};
 use pike_proptests::{Pair, ServerConfig, ServerPolicy};
 
@@ -83,7 +85,11 @@ fn cancel_after_logoff_does_not_kill_an_encrypted_connection() {
     p.client.cancel(p.now, id).expect("cancel");
     let r = p.wait(id);
     assert!(r.is_ok(), "{r:?}");
-    assert!(p.server.violations().is_empty(), "{:?}", p.server.violations());
+    assert!(
+        p.server.violations().is_empty(),
+        "{:?}",
+        p.server.violations()
+    );
     assert!(p.lost.is_none(), "{:?}", p.lost);
 }
 
@@ -119,7 +125,11 @@ fn timed_out_logoff_retires_the_session_but_opens_its_late_answer() {
     p.drive();
     assert!(!p.server.has_unsent());
     assert!(p.lost.is_none(), "{:?}", p.lost);
-    assert!(p.server.violations().is_empty(), "{:?}", p.server.violations());
+    assert!(
+        p.server.violations().is_empty(),
+        "{:?}",
+        p.server.violations()
+    );
 }
 
 /// Found while reviewing the LOGOFF fix above (the state machine's reorder policy can

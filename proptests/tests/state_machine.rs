@@ -32,12 +32,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use bytes::Bytes;
+use pike_core::auth::{Credentials, Spnego};
 use pike_core::wire::{
     CloseRequest, Dialect, FileId, Lease, LogoffRequest, NtStatus, OplockBreak, QueryInfoRequest,
     ReadRequest, RequestContext, ResponseBody, SessionId, TreeDisconnectRequest, TreeId,
     WriteRequest, disposition, lease_state, oplock_level,
 };
-use pike_core::auth::{Credentials, Spnego};
 use pike_core::wire::{Command, TreeConnectRequest};
 use pike_core::{Compound, ConnectionError, Request, RequestError, RequestId, UsageError};
 use pike_proptests::pair::SERVER_NAME;
@@ -144,16 +144,18 @@ fn policy() -> impl Strategy<Value = ServerPolicy> {
         prop_oneof![4 => Just(0u32), 1 => 1u32..45_000],
     )
         .prop_map(
-            |(grant, interim_every, reorder, split, join, brk, delay, drop_after, delay_ms)| ServerPolicy {
-                grant,
-                interim_every,
-                reorder,
-                split_compounds: split,
-                join_responses: join,
-                break_every: brk,
-                delay_polls: delay,
-                drop_after,
-                delay_ms,
+            |(grant, interim_every, reorder, split, join, brk, delay, drop_after, delay_ms)| {
+                ServerPolicy {
+                    grant,
+                    interim_every,
+                    reorder,
+                    split_compounds: split,
+                    join_responses: join,
+                    break_every: brk,
+                    delay_polls: delay,
+                    drop_after,
+                    delay_ms,
+                }
             },
         )
 }
@@ -249,8 +251,12 @@ impl<const M: u8> ReferenceStateMachine for Machine<M> {
 /// What an outstanding request was, for checking its completion.
 #[derive(Debug)]
 enum Op {
-    Open { name: String },
-    Mutation { name: String },
+    Open {
+        name: String,
+    },
+    Mutation {
+        name: String,
+    },
     Read(ReadCheck),
     Eof(ReadCheck),
     /// Sent on a session/tree known to be gone: must fail with this status.
@@ -343,7 +349,11 @@ impl Sut {
         // Once LOGOFF completed, the session is refused before anything is sent.
         if self.session == Life::Gone && !self.p.client.is_closed() {
             let r = self.p.client.submit(self.p.now, req);
-            assert_eq!(r, Err(UsageError::UnknownSession), "submit on a logged-off session");
+            assert_eq!(
+                r,
+                Err(UsageError::UnknownSession),
+                "submit on a logged-off session"
+            );
             return None;
         }
         // Once TREE_DISCONNECT completed, the server refuses the tree.
@@ -493,8 +503,15 @@ impl Sut {
                 // A LOGOFF that went out retires the session whatever its outcome (the
                 // server may have ended it); one that never left (cancelled or timed out
                 // in the queue) does not.
-                let retired = self.p.client.session_info(self.sid).is_none_or(|i| !i.is_ready);
-                assert!(result.is_err() || retired, "LOGOFF succeeded, session still usable");
+                let retired = self
+                    .p
+                    .client
+                    .session_info(self.sid)
+                    .is_none_or(|i| !i.is_ready);
+                assert!(
+                    result.is_err() || retired,
+                    "LOGOFF succeeded, session still usable"
+                );
                 if retired {
                     self.session = Life::Gone;
                     self.tree = Life::Gone;
@@ -856,9 +873,10 @@ impl<const M: u8> StateMachineTest for Machine<M> {
                     })
                     .to_context(),
                 ];
-                if let Some(id) = s.submit(Request::new(c).tree(sid, tid), Op::Open {
-                    name: name.clone(),
-                }) {
+                if let Some(id) = s.submit(
+                    Request::new(c).tree(sid, tid),
+                    Op::Open { name: name.clone() },
+                ) {
                     s.mutate(&name, id, |_| {});
                 }
             }
@@ -886,9 +904,9 @@ impl<const M: u8> StateMachineTest for Machine<M> {
             Transition::QueryEof { handle } => {
                 if let Some((fid, name)) = s.handle(handle) {
                     let check = s.read_check(&name, 0, 0);
-                    let q = QueryInfoRequest::for_class::<
-                        pike_core::wire::FileStandardInformation,
-                    >(fid, 4096);
+                    let q = QueryInfoRequest::for_class::<pike_core::wire::FileStandardInformation>(
+                        fid, 4096,
+                    );
                     s.submit(Request::new(q).tree(sid, tid), Op::Eof(check));
                 }
             }
@@ -929,7 +947,9 @@ impl<const M: u8> StateMachineTest for Machine<M> {
                         path: format!("\\\\{SERVER_NAME}\\share"),
                         ..TreeConnectRequest::default()
                     };
-                    if s.submit(Request::new(body).session(sid), Op::TreeConnect).is_some() {
+                    if s.submit(Request::new(body).session(sid), Op::TreeConnect)
+                        .is_some()
+                    {
                         s.tree = Life::Starting;
                     }
                 }

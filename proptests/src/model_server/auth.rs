@@ -143,7 +143,12 @@ impl ModelServer {
 
     // ----- SESSION_SETUP (MS-SMB2 3.3.5.5, MS-NLMP 3.2.5, MS-SPNG) -----
 
-    pub(super) fn session_setup(&mut self, h: &Header, msg: &[u8], req: &SessionSetupRequest) -> Reply {
+    pub(super) fn session_setup(
+        &mut self,
+        h: &Header,
+        msg: &[u8],
+        req: &SessionSetupRequest,
+    ) -> Reply {
         // Invariant: dispatch only runs after NEGOTIATE.
         let neg = self.negotiated.clone().expect("negotiated");
         let sid = h.session_id.0;
@@ -391,9 +396,7 @@ impl ModelServer {
         r.tree_id = Some(tid);
         r
     }
-
 }
-
 
 /// A NegTokenInit2 (MS-SPNG 2.2.1) naming NTLMSSP, with the customary negHints.
 fn neg_token_init2_hint() -> Vec<u8> {

@@ -7,18 +7,17 @@
 //! `dir\a.txt` can be created without creating `dir` first.
 
 use pike_core::wire::{
-    CreateContext, DirectoryEntry, FileAccessInformation, Lease, FileAlignmentInformation,
+    CreateContext, DirectoryEntry, FileAccessInformation, FileAlignmentInformation,
     FileAllInformation, FileAllocationInformation, FileAttributeTagInformation,
     FileBasicInformation, FileCompressionInformation, FileDispositionInformation,
     FileEaInformation, FileEndOfFileInformation, FileFsAttributeInformation,
     FileFsDeviceInformation, FileFsFullSizeInformation, FileFsSectorSizeInformation,
     FileFsSizeInformation, FileFsVolumeInformation, FileInfoClass, FileInternalInformation,
-    FileModeInformation, FileNameInformation, FileNetworkOpenInformation,
-    FilePositionInformation, FileRenameInformation, FileStandardInformation,
-    FileStreamInformation, FsInfoClass, InfoBuffer, InfoType, LockElement, LockRequest,
-    LockResponse, QueryDirectoryRequest, QueryDirectoryResponse, QueryInfoRequest,
-    QueryInfoResponse, SetInfoRequest, SetInfoResponse, StreamEntry, completion_filter,
-    directory_entry_size, encode_directory,
+    FileModeInformation, FileNameInformation, FileNetworkOpenInformation, FilePositionInformation,
+    FileRenameInformation, FileStandardInformation, FileStreamInformation, FsInfoClass, InfoBuffer,
+    InfoType, Lease, LockElement, LockRequest, LockResponse, QueryDirectoryRequest,
+    QueryDirectoryResponse, QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse,
+    StreamEntry, completion_filter, directory_entry_size, encode_directory,
 };
 
 use super::*;
@@ -495,9 +494,8 @@ impl ModelServer {
         if directory_entry_size(q.info_class).is_none() {
             return Reply::err(NtStatus::INVALID_INFO_CLASS);
         }
-        let restart = q.flags
-            & (QueryDirectoryRequest::RESTART_SCANS | QueryDirectoryRequest::REOPEN)
-            != 0;
+        let restart =
+            q.flags & (QueryDirectoryRequest::RESTART_SCANS | QueryDirectoryRequest::REOPEN) != 0;
         let first = open.listing.is_none();
         if restart || first {
             let pattern = if q.file_name.is_empty() {
@@ -529,10 +527,7 @@ impl ModelServer {
             if entries.is_empty() {
                 // Nothing matched the first search (MS-FSA 2.1.5.6.3).
                 if let Some(o) = self.opens.get_mut(&fid) {
-                    o.listing = Some(Listing {
-                        entries,
-                        next: 0,
-                    });
+                    o.listing = Some(Listing { entries, next: 0 });
                 }
                 return Reply::err(NtStatus::NO_SUCH_FILE);
             }
@@ -686,7 +681,12 @@ impl ModelServer {
                 FileStandardInformation::SIZE,
             ),
             FileInfoClass::Internal => (
-                bytes(&|o| FileInternalInformation { index_number: m.index }.encode(o)),
+                bytes(&|o| {
+                    FileInternalInformation {
+                        index_number: m.index,
+                    }
+                    .encode(o)
+                }),
                 FileInternalInformation::SIZE,
             ),
             FileInfoClass::Ea => (
@@ -694,7 +694,12 @@ impl ModelServer {
                 FileEaInformation::SIZE,
             ),
             FileInfoClass::Access => (
-                bytes(&|o| FileAccessInformation { access_flags: access }.encode(o)),
+                bytes(&|o| {
+                    FileAccessInformation {
+                        access_flags: access,
+                    }
+                    .encode(o)
+                }),
                 FileAccessInformation::SIZE,
             ),
             FileInfoClass::Position => (
@@ -714,7 +719,9 @@ impl ModelServer {
                 let all = FileAllInformation {
                     basic,
                     standard,
-                    internal: FileInternalInformation { index_number: m.index },
+                    internal: FileInternalInformation {
+                        index_number: m.index,
+                    },
                     access: FileAccessInformation {
                         access_flags: access,
                     },
@@ -770,7 +777,15 @@ impl ModelServer {
                         stream_allocation_size: eof.next_multiple_of(4096),
                     }]
                 };
-                (bytes(&|o| FileStreamInformation { entries: entries.clone() }.encode(o)), 24)
+                (
+                    bytes(&|o| {
+                        FileStreamInformation {
+                            entries: entries.clone(),
+                        }
+                        .encode(o)
+                    }),
+                    24,
+                )
             }
             _ => return Err(NtStatus::INVALID_INFO_CLASS),
         })
@@ -960,7 +975,10 @@ impl ModelServer {
             if !r.replace_if_exists {
                 return NtStatus::OBJECT_NAME_COLLISION;
             }
-            let busy = self.opens.values().any(|o| o.name.as_deref() == Some(&target));
+            let busy = self
+                .opens
+                .values()
+                .any(|o| o.name.as_deref() == Some(&target));
             if target_is_dir || busy {
                 return NtStatus::ACCESS_DENIED;
             }
@@ -976,19 +994,33 @@ impl ModelServer {
                     .map(|rest| format!("{target}\\{rest}"))
             }
         };
-        let files: Vec<String> = self.files.keys().filter_map(|k| moved(k).map(|_| k.clone())).collect();
+        let files: Vec<String> = self
+            .files
+            .keys()
+            .filter_map(|k| moved(k).map(|_| k.clone()))
+            .collect();
         for k in files {
             // Invariant: the key was listed just above.
             let data = self.files.remove(&k).expect("listed");
             let to = moved(&k).expect("listed");
             self.files.insert(to, data);
         }
-        let dirs: Vec<String> = self.dirs.iter().filter(|k| moved(k).is_some()).cloned().collect();
+        let dirs: Vec<String> = self
+            .dirs
+            .iter()
+            .filter(|k| moved(k).is_some())
+            .cloned()
+            .collect();
         for k in dirs {
             self.dirs.remove(&k);
             self.dirs.insert(moved(&k).expect("listed"));
         }
-        let metas: Vec<String> = self.meta.keys().filter(|k| moved(k).is_some()).cloned().collect();
+        let metas: Vec<String> = self
+            .meta
+            .keys()
+            .filter(|k| moved(k).is_some())
+            .cloned()
+            .collect();
         for k in metas {
             let m = self.meta.remove(&k).expect("listed");
             self.meta.insert(moved(&k).expect("listed"), m);
@@ -1025,7 +1057,9 @@ impl ModelServer {
     pub(super) fn lock(&mut self, fid: FileId, l: &LockRequest) -> Reply {
         let key = match self.file_of(fid) {
             Ok(k) => k,
-            Err(NtStatus::INVALID_DEVICE_REQUEST) => return Reply::err(NtStatus::INVALID_PARAMETER),
+            Err(NtStatus::INVALID_DEVICE_REQUEST) => {
+                return Reply::err(NtStatus::INVALID_PARAMETER);
+            }
             Err(s) => return Reply::err(s),
         };
         let Some(first) = l.locks.first() else {
@@ -1059,8 +1093,7 @@ impl ModelServer {
         if l.locks.len() > 1 && !all_immediate {
             return Reply::err(NtStatus::INVALID_PARAMETER);
         }
-        let mut granted = 0;
-        for e in &l.locks {
+        for (granted, e) in l.locks.iter().enumerate() {
             let kind = e.flags & !LockElement::FAIL_IMMEDIATELY;
             if kind != LockElement::SHARED && kind != LockElement::EXCLUSIVE {
                 self.unlock_last(fid, granted);
@@ -1079,10 +1112,7 @@ impl ModelServer {
                 }
                 // A blocking lock waits (MS-SMB2 3.3.4.2: go async).
                 let mut r = Reply::err(NtStatus::PENDING);
-                r.park = Some(Waiting::Lock {
-                    fid,
-                    element: *e,
-                });
+                r.park = Some(Waiting::Lock { fid, element: *e });
                 return r;
             }
             self.locks.push(ByteLock {
@@ -1092,13 +1122,18 @@ impl ModelServer {
                 length: e.length,
                 exclusive,
             });
-            granted += 1;
         }
         Reply::ok(LockResponse)
     }
 
     /// Whether a lock of this kind on the range conflicts with any granted lock.
-    pub(super) fn lock_blocked(&self, key: &str, offset: u64, length: u64, exclusive: bool) -> bool {
+    pub(super) fn lock_blocked(
+        &self,
+        key: &str,
+        offset: u64,
+        length: u64,
+        exclusive: bool,
+    ) -> bool {
         self.locks
             .iter()
             .any(|l| l.file == key && (l.exclusive || exclusive) && l.overlaps(offset, length))

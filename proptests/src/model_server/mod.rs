@@ -1296,13 +1296,13 @@ impl ModelServer {
                 if !self.tree_ok(h) {
                     return Reply::err(NtStatus::NETWORK_NAME_DELETED);
                 }
-                let r = match other {
+                match other {
                     RequestBody::Create(c) => {
                         let r = self.create(h, &c);
                         if let Some(ResponseBody::Create(c)) = &r.body {
                             *related_fid = Some(c.file_id);
                         }
-                        return r;
+                        r
                     }
                     RequestBody::Close(c) => self.close_file(resolve(c.file_id, related_fid), &c),
                     RequestBody::Flush(f) => self.flush(resolve(f.file_id, related_fid)),
@@ -1312,7 +1312,9 @@ impl ModelServer {
                     RequestBody::QueryDirectory(q) => {
                         self.query_directory(resolve(q.file_id, related_fid), &q)
                     }
-                    RequestBody::QueryInfo(q) => self.query_info(resolve(q.file_id, related_fid), &q),
+                    RequestBody::QueryInfo(q) => {
+                        self.query_info(resolve(q.file_id, related_fid), &q)
+                    }
                     RequestBody::SetInfo(s) => self.set_info(resolve(s.file_id, related_fid), &s),
                     RequestBody::ChangeNotify(n) => {
                         self.change_notify(resolve(n.file_id, related_fid), &n)
@@ -1321,8 +1323,7 @@ impl ModelServer {
                         self.ioctl(resolve(i.file_id, related_fid), &i, protected)
                     }
                     _ => Reply::err(NtStatus::NOT_SUPPORTED),
-                };
-                r
+                }
             }
         }
     }
@@ -1332,5 +1333,4 @@ impl ModelServer {
             .get(&h.session_id.0)
             .is_some_and(|s| s.trees.contains(&h.tree_id.0))
     }
-
 }

@@ -3,8 +3,8 @@
 
 use pike_core::wire::{
     ChangeNotifyRequest, ChangeNotifyResponse, CreateContext, IoctlRequest, IoctlResponse, Lease,
-    LeaseV2, LockElement, LockResponse, OplockBreak, ResponseContext,
-    ValidateNegotiateInfoRequest, ValidateNegotiateInfoResponse, fsctl, lease_state,
+    LeaseV2, LockElement, LockResponse, OplockBreak, ResponseContext, ValidateNegotiateInfoRequest,
+    ValidateNegotiateInfoResponse, fsctl, lease_state,
 };
 
 use super::fs::{lease_request, split_parent};
@@ -395,7 +395,9 @@ impl ModelServer {
         let others: Vec<FileId> = self
             .opens
             .iter()
-            .filter(|(_, o)| o.name.as_deref() == Some(key) && (own_key.is_none() || o.lease != own_key))
+            .filter(|(_, o)| {
+                o.name.as_deref() == Some(key) && (own_key.is_none() || o.lease != own_key)
+            })
             .map(|(f, _)| *f)
             .collect();
         let shared = !others.is_empty();
@@ -454,7 +456,11 @@ impl ModelServer {
                     ..Lease::default()
                 })
             };
-            return (oplock_level::LEASE, Some(l.lease_key), vec![ctx.to_context()]);
+            return (
+                oplock_level::LEASE,
+                Some(l.lease_key),
+                vec![ctx.to_context()],
+            );
         }
         let level = match c.requested_oplock_level {
             oplock_level::II | oplock_level::EXCLUSIVE | oplock_level::BATCH if shared => {
@@ -521,8 +527,15 @@ impl ModelServer {
     pub fn break_all(&mut self, to: u32) -> usize {
         let keys: Vec<[u8; 16]> = self.leases.keys().copied().collect();
         let fids: Vec<FileId> = self.opens.keys().copied().collect();
-        let leases = keys.into_iter().filter(|k| self.break_lease(*k, to)).count();
-        leases + fids.into_iter().filter(|f| self.break_oplock(*f, oplock_level::II)).count()
+        let leases = keys
+            .into_iter()
+            .filter(|k| self.break_lease(*k, to))
+            .count();
+        leases
+            + fids
+                .into_iter()
+                .filter(|f| self.break_oplock(*f, oplock_level::II))
+                .count()
     }
 
     /// The state of lease `key` and the state a break is taking it to, if any.
