@@ -3,9 +3,12 @@
 //! [`ModelServer`] is an in-memory SMB2/3 server with the client's sans-IO shape;
 //! [`Pair`] wires it to a [`pike_core::Connection`] through seeded, chunking pipes and
 //! drives both with virtual time, so whole exchanges run offline and reproducibly.
+//! [`Snapshot`] records a client state once and restores it cheaply (for fuzzing).
 
 pub mod model_server;
 pub mod pair;
+pub mod snapshot;
 
 pub use model_server::{GrantPolicy, ModelServer, ServerConfig, ServerPolicy};
 pub use pair::{Pair, Pipe, Record};
+pub use snapshot::{Recorder, Snapshot};

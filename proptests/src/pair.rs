@@ -256,10 +256,11 @@ impl Pair {
             progress = true;
         }
         progress |= self.drain_events();
-        progress || !self.c2s.is_empty() || !self.s2c.is_empty() || self.server.has_deferred()
+        progress || !self.c2s.is_empty() || !self.s2c.is_empty() || self.server.can_flush()
     }
 
-    /// Steps until nothing moves (bounded by [`STEP_LIMIT`]).
+    /// Steps until nothing moves without time passing (bounded by [`STEP_LIMIT`]);
+    /// responses the server delays in virtual time stay held.
     pub fn drive(&mut self) {
         for _ in 0..STEP_LIMIT {
             if !self.step() {
@@ -286,7 +287,7 @@ impl Pair {
                 return r;
             }
             if !self.step() {
-                match self.client.poll_timeout() {
+                match self.next_wakeup() {
                     Some(t) => {
                         let by = t.saturating_duration_since(self.now);
                         self.advance(by);
@@ -296,6 +297,19 @@ impl Pair {
             }
         }
         panic!("wait({id:?}): no completion after {STEP_LIMIT} steps: {self:?}");
+    }
+
+    /// The next instant anything is due: a client deadline or a response the server
+    /// delays ([`ServerPolicy::delay_ms`](crate::ServerPolicy::delay_ms)).
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        let server = self.server.next_release().map(|ft| {
+            let after = ft.saturating_sub(base_filetime());
+            self.epoch + Duration::from_nanos(after.saturating_mul(100))
+        });
+        match (self.client.poll_timeout(), server) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Moves the client's pending events into `log`, `done`, `breaks` and `lost`.
@@ -449,7 +463,8 @@ impl Pair {
         }
     }
 
-    fn write_request(
+    /// A WRITE of `data` at `offset`.
+    pub fn write_request(
         session: SessionId,
         tree: TreeId,
         file: FileId,
@@ -465,7 +480,8 @@ impl Pair {
         Request::new(body).tree(session, tree)
     }
 
-    fn read_request(
+    /// A READ of `length` bytes at `offset`.
+    pub fn read_request(
         session: SessionId,
         tree: TreeId,
         file: FileId,

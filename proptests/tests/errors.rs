@@ -132,13 +132,10 @@ fn unsupported_command_is_not_supported() {
     let mut p = Pair::default_with_seed(SEEDS[1]);
     let sid = p.connect();
     let tid = p.tree_connect(sid, "share").unwrap();
-    // QUERY_INFO is not modelled.
+    // A command code outside MS-SMB2 2.2.1 (every defined one is modelled).
     let body = RequestBody::Raw {
-        command: Command::QueryInfo,
-        body: bytes::Bytes::from_static(&[
-            41, 0, 1, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        ]),
+        command: Command::Unknown(0x0077),
+        body: bytes::Bytes::from_static(&[4, 0, 0, 0]),
     };
     let err = p.call(Request::new(body).tree(sid, tid)).unwrap_err();
     assert_eq!(err.status(), Some(NtStatus::NOT_SUPPORTED));

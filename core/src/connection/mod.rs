@@ -321,10 +321,12 @@ impl Connection {
                 return Err(UsageError::NotNegotiated);
             }
             let session = match request.session {
+                // A session whose LOGOFF finished (even unanswered) is not used again.
                 Some(sid) => Some(
                     *self
                         .session_index
                         .get(&sid)
+                        .filter(|&&i| self.sessions[i].state != SessionState::Gone)
                         .ok_or(UsageError::UnknownSession)?,
                 ),
                 None => None,
@@ -375,6 +377,18 @@ impl Connection {
             .iter()
             .find(|(_, p)| p.id == id)
             .ok_or(UsageError::UnknownRequest)?;
+        // Once a LOGOFF of this session is on the wire the server may already have
+        // dropped the session, and an encrypted CANCEL under an unknown session makes it
+        // disconnect (MS-SMB2 3.3.5.2.1.1). None is needed: LOGOFF closes the session's
+        // opens, which answers whatever still waits on them (3.3.5.6).
+        if p.session.is_some()
+            && self
+                .pending
+                .values()
+                .any(|q| q.command == Command::Logoff && q.session == p.session)
+        {
+            return Ok(());
+        }
         self.cancels.push_back(CancelTarget {
             message_id,
             async_id: p.async_id,

@@ -65,6 +65,9 @@ impl Connection {
                 self.fail(ConnectionError::KeepaliveTimeout);
                 return;
             }
+            if p.command == Command::Logoff {
+                self.retire_session(p.session, false);
+            }
             self.complete_with(
                 p.id,
                 p.kind,
@@ -205,7 +208,9 @@ impl Connection {
             return Ok(());
         }
         if h.flags.is_signed() {
-            if !s.is_ready() || verify_message(signer, msg) {
+            // Only a session still being set up is verified later, with its new keys; a
+            // logged-off one still checks answers to what it sent (they may come late).
+            if s.state == super::SessionState::SettingUp || verify_message(signer, msg) {
                 return Ok(());
             }
             return Err(ConnectionError::SignatureMismatch {
@@ -267,6 +272,9 @@ impl Connection {
 
     fn handle_user_response(&mut self, now: Instant, p: Pending, h: Header, msg: Bytes) {
         let result = decode_result(&h, &msg);
+        if p.command == Command::Logoff && result.is_err() {
+            self.retire_session(p.session, false);
+        }
         if let Ok(r) = &result {
             if let Err(e) = self.apply_state(&p, r) {
                 self.events.push_back(Event::Completed { id: p.id, result });
@@ -305,16 +313,27 @@ impl Connection {
                     s.encrypted_trees.retain(|x| *x != t);
                 }
             }
-            ResponseBody::Logoff(_) => {
-                if let Some(i) = p.session {
-                    self.sessions[i].state = super::SessionState::Gone;
-                    let id = self.sessions[i].id;
-                    self.session_index.remove(&id);
-                }
-            }
+            ResponseBody::Logoff(_) => self.retire_session(p.session, true),
             _ => {}
         }
         Ok(())
+    }
+}
+
+impl Connection {
+    /// Retires a session once its LOGOFF went out and finished, whatever the outcome: a
+    /// failed or timed-out LOGOFF may still have ended the session on the server, and
+    /// anything sealed under a session the server no longer knows makes it disconnect
+    /// (MS-SMB2 3.3.5.2.1.1), so later use is refused locally. Only a successful LOGOFF
+    /// `forget`s the keys; otherwise late (encrypted) answers must still be opened.
+    fn retire_session(&mut self, idx: Option<usize>, forget: bool) {
+        if let Some(i) = idx {
+            self.sessions[i].state = super::SessionState::Gone;
+            if forget {
+                let id = self.sessions[i].id;
+                self.session_index.remove(&id);
+            }
+        }
     }
 }
 

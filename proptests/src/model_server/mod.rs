@@ -30,8 +30,15 @@ use pike_core::wire::{
     ResponseBody, SecurityMode, SessionFlags, SessionId, SessionSetupRequest, SessionSetupResponse,
     ShareFlags, TreeConnectRequest, TreeConnectResponse, TreeDisconnectResponse, TreeId,
     WriteRequest, WriteResponse, classify, create_action, create_options, disposition,
-    file_attributes, frame_header, share_type,
+    file_attributes, frame_header, oplock_level, share_type,
 };
+
+mod auth;
+mod fs;
+mod pending;
+
+use fs::{ByteLock, Listing, Meta};
+use pending::{LeaseEntry, Parked, Waiting};
 
 /// How many credits each response grants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +75,9 @@ pub struct ServerPolicy {
     pub break_every: u32,
     /// Hold responses for this many `poll_transmit` calls before sending them.
     pub delay_polls: u32,
+    /// Hold each response this long in virtual time ([`ModelServer::set_time`]) before
+    /// sending it: with a long enough delay the client's deadline passes first.
+    pub delay_ms: u32,
     /// Close the connection after this many more response frames.
     pub drop_after: Option<u32>,
 }
@@ -75,7 +85,11 @@ pub struct ServerPolicy {
 impl ServerPolicy {
     /// Whether responses must be gathered before being sent.
     fn defers(&self) -> bool {
-        self.reorder || self.join_responses || self.delay_polls > 0 || self.split_compounds
+        self.reorder
+            || self.join_responses
+            || self.delay_polls > 0
+            || self.delay_ms > 0
+            || self.split_compounds
     }
 }
 
@@ -156,6 +170,13 @@ struct Negotiated {
     signing: SigningAlgorithm,
     multi_credit: bool,
     client_requires_signing: bool,
+    // What VALIDATE_NEGOTIATE_INFO is checked against (MS-SMB2 3.3.5.15.12).
+    client_dialects: Vec<Dialect>,
+    client_guid: [u8; 16],
+    client_security_mode: u16,
+    client_capabilities: u32,
+    server_capabilities: u32,
+    server_security_mode: u16,
 }
 
 #[derive(Debug)]
@@ -184,11 +205,18 @@ struct Session {
 
 #[derive(Debug)]
 struct Open {
-    /// `None` for a directory open (the share root).
+    /// `None` for the share root.
     name: Option<String>,
+    is_dir: bool,
     session: u64,
     tree: u32,
     delete_on_close: bool,
+    access: u32,
+    oplock: u8,
+    /// The level an oplock break is taking this open to, until acknowledged.
+    oplock_breaking: Option<u8>,
+    lease: Option<[u8; 16]>,
+    listing: Option<Listing>,
 }
 
 /// Which 3.1.1 preauth hash takes a response as sent.
@@ -207,6 +235,7 @@ struct Out {
 
 /// Encryption of a chain: the session and its server-to-client cipher, captured when
 /// the request was opened (a LOGOFF inside the chain must not unseal the answer).
+#[derive(Clone)]
 struct Sealed {
     sid: u64,
     cipher: Arc<dyn MessageCipher>,
@@ -218,6 +247,28 @@ struct Reply {
     body: Option<ResponseBody>,
     session_id: Option<u64>,
     tree_id: Option<u32>,
+    /// Go async and wait (the status is then PENDING).
+    park: Option<Waiting>,
+    /// ErrorData of the ERROR body.
+    error_data: Option<Bytes>,
+}
+
+/// Where a request sits in its chain.
+#[derive(Clone, Copy)]
+struct ChainCtx {
+    /// The session whose keys sealed the chain.
+    encrypted: Option<u64>,
+    /// The last (or only) request of the chain.
+    last: bool,
+}
+
+/// How one request of a chain is answered.
+enum Answer {
+    /// The final response, in the chain.
+    Now(Out),
+    /// A STATUS_PENDING interim in the chain; the final response (if already known, as
+    /// under [`ServerPolicy::interim_every`]) follows in its own frame.
+    Interim { interim: Out, last: Option<Out> },
 }
 
 impl Reply {
@@ -227,6 +278,8 @@ impl Reply {
             body: Some(body.into()),
             session_id: None,
             tree_id: None,
+            park: None,
+            error_data: None,
         }
     }
 
@@ -236,6 +289,8 @@ impl Reply {
             body: None,
             session_id: None,
             tree_id: None,
+            park: None,
+            error_data: None,
         }
     }
 }
@@ -258,6 +313,16 @@ pub struct ModelServer {
     next_file: u64,
     opens: HashMap<FileId, Open>,
     files: BTreeMap<String, Vec<u8>>,
+    /// Explicitly created directories (parents of stored paths exist implicitly).
+    dirs: BTreeSet<String>,
+    meta: HashMap<String, Meta>,
+    next_index: u64,
+    /// Paths deleted when their last open closes (MS-FSA DeletePending).
+    delete_pending: BTreeSet<String>,
+    locks: Vec<ByteLock>,
+    leases: HashMap<[u8; 16], LeaseEntry>,
+    /// Requests answered STATUS_PENDING and still waiting.
+    parked: Vec<Parked>,
     /// FILETIME handed out as MsvAvTimestamp and SystemTime.
     time: u64,
     nonce_counter: u64,
@@ -285,16 +350,22 @@ pub struct ModelServer {
     break_counter: u32,
     next_async: u64,
     tampered: usize,
+    tampered_commands: Vec<Command>,
     breaks_sent: usize,
     interims_sent: usize,
-    chain_single: bool,
-    pending_interim: Option<Out>,
+    /// AsyncIds of interims in the chain being answered, and finals that must follow it.
+    chain_interims: Vec<u64>,
+    chain_finals: Vec<(Vec<Out>, Option<Sealed>)>,
 }
 
 /// Response frames whose order must be kept (an interim and its final response), not yet
 /// signed, sealed or framed.
 struct Unit {
     frames: Vec<(Vec<Out>, Option<Sealed>)>,
+    /// AsyncIds of the interims inside (their finals join this unit).
+    interims: Vec<u64>,
+    /// FILETIME before which the unit is not sent ([`ServerPolicy::delay_ms`]).
+    ready_at: u64,
 }
 
 impl core::fmt::Debug for ModelServer {
@@ -335,6 +406,13 @@ impl ModelServer {
             next_file: 1,
             opens: HashMap::new(),
             files: BTreeMap::new(),
+            dirs: BTreeSet::new(),
+            meta: HashMap::new(),
+            next_index: 0x1000,
+            delete_pending: BTreeSet::new(),
+            locks: Vec::new(),
+            leases: HashMap::new(),
+            parked: Vec::new(),
             time: 0x01da_0000_0000_0000,
             nonce_counter: 1,
             nonce_salt,
@@ -358,10 +436,11 @@ impl ModelServer {
             break_counter: 0,
             next_async: 0x100,
             tampered: 0,
+            tampered_commands: Vec::new(),
             breaks_sent: 0,
             interims_sent: 0,
-            chain_single: false,
-            pending_interim: None,
+            chain_interims: Vec::new(),
+            chain_finals: Vec::new(),
         }
     }
 
@@ -389,7 +468,7 @@ impl ModelServer {
             if self.hold > 0 {
                 self.hold -= 1;
             } else {
-                self.flush_deferred();
+                self.flush_deferred(false);
             }
         }
         if self.out.is_empty() {
@@ -419,6 +498,18 @@ impl ModelServer {
         !self.deferred.is_empty()
     }
 
+    /// Whether `poll_transmit` calls alone (without time passing) will send something.
+    pub fn can_flush(&self) -> bool {
+        !self.out.is_empty()
+            || !self.deferred.is_empty()
+                && (self.hold > 0 || self.deferred.iter().any(|u| u.ready_at <= self.time))
+    }
+
+    /// The FILETIME at which the next delayed response becomes ready, if one waits.
+    pub fn next_release(&self) -> Option<u64> {
+        self.deferred.iter().map(|u| u.ready_at).min()
+    }
+
     /// Whether any response bytes wait to be taken by `poll_transmit` (gathered or not).
     pub fn has_unsent(&self) -> bool {
         !self.deferred.is_empty() || !self.out.is_empty()
@@ -445,6 +536,11 @@ impl ModelServer {
         self.tampered
     }
 
+    /// The commands of the signed responses tampered with, in order.
+    pub fn tampered_commands(&self) -> &[Command] {
+        &self.tampered_commands
+    }
+
     /// Unsolicited OPLOCK_BREAK notifications sent.
     pub fn breaks_sent(&self) -> usize {
         self.breaks_sent
@@ -463,7 +559,7 @@ impl ModelServer {
     /// Changes the wire behaviour. Responses gathered under the old policy are sent
     /// first (in the order the old policy gives them).
     pub fn set_policy(&mut self, policy: ServerPolicy) {
-        self.flush_deferred();
+        self.flush_deferred(true);
         self.policy = policy;
     }
 
@@ -603,11 +699,12 @@ impl ModelServer {
     fn handle_chain(&mut self, buf: &[u8], sealed: Option<Sealed>) {
         let encrypted = sealed.as_ref().map(|s| s.sid);
         let mut outs = Vec::new();
+        let mut finals = Vec::new();
         let mut at = 0usize;
         let mut related_fid: Option<FileId> = None;
         let mut related_ids: Option<(u64, u32)> = None;
-        self.chain_single = buf.len() >= 24 && buf[20..24] == [0; 4];
-        self.pending_interim = None;
+        self.chain_interims.clear();
+        self.chain_finals.clear();
         loop {
             let h = match Header::decode(&buf[at..]) {
                 Ok(h) => h,
@@ -629,64 +726,81 @@ impl ModelServer {
                 }
             }
             related_ids = Some((h.session_id.0, h.tree_id.0));
-            if let Some(o) =
-                self.handle_request(&h, &mut msg, encrypted, &mut related_fid, &mut related_ids)
-            {
-                outs.push(o);
+            let ctx = ChainCtx {
+                encrypted,
+                last: next == 0,
+            };
+            match self.handle_request(&h, &mut msg, ctx, &mut related_fid, &mut related_ids) {
+                Some(Answer::Now(o)) => outs.push(o),
+                Some(Answer::Interim { interim, last }) => {
+                    outs.push(interim);
+                    finals.extend(last);
+                }
+                None => {}
             }
             if self.closed || next == 0 {
                 break;
             }
             at = end;
         }
+        let interims = std::mem::take(&mut self.chain_interims);
+        let parked_finals = std::mem::take(&mut self.chain_finals);
         if outs.is_empty() {
             return;
         }
-        match self.pending_interim.take() {
-            Some(interim) => {
-                let first = sealed.as_ref().map(|s| Sealed {
-                    sid: s.sid,
-                    cipher: s.cipher.clone(),
-                });
-                self.emit_unit(Unit {
-                    frames: vec![(vec![interim], first), (outs, sealed)],
-                });
-            }
-            None => self.emit(outs, sealed),
-        }
+        // Interims go in the chain; finals follow, each in its own frame.
+        let mut frames = vec![(outs, sealed.clone())];
+        frames.extend(finals.into_iter().map(|f| (vec![f], sealed.clone())));
+        frames.extend(parked_finals);
+        self.emit_unit(Unit {
+            frames,
+            interims,
+            ready_at: 0,
+        });
     }
 
     /// Sends a response chain now or gathers it, per the policy.
     fn emit(&mut self, outs: Vec<Out>, sealed: Option<Sealed>) {
         self.emit_unit(Unit {
             frames: vec![(outs, sealed)],
+            interims: Vec::new(),
+            ready_at: 0,
         });
     }
 
-    fn emit_unit(&mut self, unit: Unit) {
+    fn emit_unit(&mut self, mut unit: Unit) {
         if self.policy.defers() {
             if self.deferred.is_empty() {
                 self.hold = self.policy.delay_polls;
             }
+            unit.ready_at = self.time + u64::from(self.policy.delay_ms) * 10_000;
             self.deferred.push(unit);
         } else {
             self.send_unit(unit);
         }
     }
 
-    /// Sends everything gathered: reordered, split or joined per the policy.
-    fn flush_deferred(&mut self) {
-        let mut units = std::mem::take(&mut self.deferred);
+    /// Sends what was gathered and is due (everything when `all`): reordered, split or
+    /// joined per the policy.
+    fn flush_deferred(&mut self, all: bool) {
+        let time = self.time;
+        let (mut units, later): (Vec<Unit>, Vec<Unit>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|u| all || u.ready_at <= time);
+        self.deferred = later;
         if self.policy.reorder {
             units.reverse();
         }
         if self.policy.join_responses {
-            // Join consecutive single-frame units of the same protection.
+            // Join consecutive single-frame units of the same protection (an interim's
+            // unit keeps its own frame: its final joins it later).
             let mut joined: Vec<Unit> = Vec::new();
             for u in units {
                 let can_join = |a: &Unit, b: &Unit| {
                     a.frames.len() == 1
                         && b.frames.len() == 1
+                        && a.interims.is_empty()
+                        && b.interims.is_empty()
                         && match (&a.frames[0].1, &b.frames[0].1) {
                             (None, None) => true,
                             (Some(x), Some(y)) => x.sid == y.sid,
@@ -810,6 +924,8 @@ impl ModelServer {
                         let last = o.msg.len() - 1;
                         o.msg[last] ^= 0x01;
                         self.tampered += 1;
+                        let code = u16::from_le_bytes([o.msg[12], o.msg[13]]);
+                        self.tampered_commands.push(Command::from_code(code));
                     }
                 }
             }
@@ -880,9 +996,15 @@ impl ModelServer {
         self.used_ids.extend(ids);
         self.consumed += charge;
         if multi {
+            // MS-SMB2 3.3.5.2.5 (the commands 3.2.4.1.5 charges by size, plus
+            // QUERY_INFO and SET_INFO, which Samba checks too).
             let payload = match body {
                 Some(RequestBody::Read(r)) => r.length as usize,
                 Some(RequestBody::Write(w)) => w.data.len(),
+                Some(RequestBody::Ioctl(r)) => r.payload_size(),
+                Some(RequestBody::QueryDirectory(r)) => r.payload_size(),
+                Some(RequestBody::QueryInfo(r)) => r.payload_size(),
+                Some(RequestBody::SetInfo(r)) => r.payload_size(),
                 _ => 0,
             };
             let needed = if payload == 0 {
@@ -930,10 +1052,11 @@ impl ModelServer {
         &mut self,
         h: &Header,
         msg: &mut [u8],
-        encrypted: Option<u64>,
+        ctx: ChainCtx,
         related_fid: &mut Option<FileId>,
         related_ids: &mut Option<(u64, u32)>,
-    ) -> Option<Out> {
+    ) -> Option<Answer> {
+        let encrypted = ctx.encrypted;
         self.requests_seen.push(h.command);
         if encrypted.is_some() {
             self.encrypted_requests += 1;
@@ -984,6 +1107,7 @@ impl ModelServer {
             h.command,
             Command::Negotiate | Command::SessionSetup | Command::Echo
         );
+        let protected = encrypted.is_some() || (h.flags.is_signed() && signer.is_some());
         let reply = if needs_session && !ready {
             Reply::err(NtStatus::USER_SESSION_DELETED)
         } else if needs_session && encrypted.is_none() && sess_encrypt {
@@ -997,14 +1121,22 @@ impl ModelServer {
                     self.violation(format!("undecodable {}: {e}", h.command.name()));
                     Reply::err(NtStatus::INVALID_PARAMETER)
                 }
-                Ok(body) => self.dispatch(h, msg, body, related_fid),
+                Ok(body) => self.dispatch(h, msg, body, related_fid, protected),
             }
         };
         if self.closed {
             return None;
         }
-        // Go async first (MS-SMB2 3.3.4.2), for lone requests only.
-        let mut async_id = None;
+        if let Some(waiting) = reply.park {
+            // Waits for a change, a free range or a CANCEL (MS-SMB2 3.3.4.2).
+            let interim = self.park(h, waiting, h.flags.is_signed(), encrypted);
+            return Some(Answer::Interim {
+                interim,
+                last: None,
+            });
+        }
+        // Policy: go async first (MS-SMB2 3.3.4.2) for a lone request or the last part
+        // of a compound (as Samba does), then answer at once after the interim.
         let eligible = matches!(
             h.command,
             Command::Create
@@ -1013,8 +1145,13 @@ impl ModelServer {
                 | Command::Write
                 | Command::Flush
                 | Command::Echo
+                | Command::QueryInfo
+                | Command::QueryDirectory
+                | Command::SetInfo
+                | Command::Ioctl
         );
-        if self.chain_single && self.policy.interim_every > 0 && eligible {
+        let mut interim = None;
+        if ctx.last && self.policy.interim_every > 0 && eligible {
             self.interim_counter += 1;
             if self
                 .interim_counter
@@ -1022,28 +1159,7 @@ impl ModelServer {
             {
                 let id = self.next_async;
                 self.next_async += 1;
-                let g = self.grant(h);
-                let interim = Header {
-                    credit_charge: h.credit_charge,
-                    status: NtStatus::PENDING,
-                    command: h.command,
-                    credits: g,
-                    flags: HeaderFlags(HeaderFlags::SERVER_TO_REDIR | HeaderFlags::ASYNC_COMMAND),
-                    message_id: h.message_id,
-                    async_id: pike_core::wire::AsyncId(id),
-                    session_id: h.session_id,
-                    ..Header::default()
-                };
-                let mut m = Vec::with_capacity(HEADER_LEN + 9);
-                interim.encode(&mut m);
-                ErrorResponse::default().encode(&mut m, 0);
-                self.interims_sent += 1;
-                self.pending_interim = Some(Out {
-                    msg: m,
-                    signer: None,
-                    preauth_of: None,
-                });
-                async_id = Some(pike_core::wire::AsyncId(id));
+                interim = Some((self.interim_for(h, id), id));
             }
         }
         let grant = self.grant(h);
@@ -1054,7 +1170,7 @@ impl ModelServer {
         }
         let mut flags = HeaderFlags(HeaderFlags::SERVER_TO_REDIR);
         flags.set(HeaderFlags::RELATED_OPERATIONS, h.flags.is_related());
-        flags.set(HeaderFlags::ASYNC_COMMAND, async_id.is_some());
+        flags.set(HeaderFlags::ASYNC_COMMAND, interim.is_some());
         let header = Header {
             credit_charge: h.credit_charge,
             status: reply.status,
@@ -1065,15 +1181,19 @@ impl ModelServer {
             message_id: h.message_id,
             process_id: h.process_id,
             tree_id: TreeId(tree_id),
-            async_id: async_id.unwrap_or_default(),
+            async_id: pike_core::wire::AsyncId(interim.as_ref().map_or(0, |i| i.1)),
             session_id: SessionId(session_id),
             signature: [0; 16],
         };
         let mut out = Vec::with_capacity(HEADER_LEN + 128);
         header.encode(&mut out);
-        match &reply.body {
-            Some(b) => b.encode(&mut out, 0),
-            None => ErrorResponse::default().encode(&mut out, 0),
+        match (&reply.body, reply.error_data) {
+            (Some(b), _) => b.encode(&mut out, 0),
+            (None, data) => ErrorResponse {
+                error_context_count: 0,
+                error_data: data.unwrap_or_default(),
+            }
+            .encode(&mut out, 0),
         }
         // Protection of the response (MS-SMB2 3.3.4.1.1).
         let mut o = Out {
@@ -1101,53 +1221,17 @@ impl ModelServer {
                 o.signer = s.and_then(|s| s.signer.clone()).or(signer);
             }
         }
-        Some(o)
+        Some(match interim {
+            Some((interim, _)) => Answer::Interim {
+                interim,
+                last: Some(o),
+            },
+            None => Answer::Now(o),
+        })
     }
 
     fn dialect(&self) -> Option<Dialect> {
         self.negotiated.as_ref().map(|n| n.dialect)
-    }
-
-    fn cancel(&mut self, h: &Header) {
-        // Only held requests can still be cancelled; answer them STATUS_CANCELLED.
-        let Some(pos) = self.held.iter().position(|x| x.message_id == h.message_id) else {
-            return;
-        };
-        let held = self.held.remove(pos);
-        let grant = self.grant(&held);
-        let header = Header {
-            credit_charge: held.credit_charge,
-            status: NtStatus::CANCELLED,
-            command: held.command,
-            credits: grant,
-            flags: HeaderFlags(HeaderFlags::SERVER_TO_REDIR),
-            message_id: held.message_id,
-            process_id: held.process_id,
-            tree_id: held.tree_id,
-            session_id: held.session_id,
-            ..Header::default()
-        };
-        let mut msg = Vec::new();
-        header.encode(&mut msg);
-        ErrorResponse::default().encode(&mut msg, 0);
-        let s = self.sessions.get(&held.session_id.0);
-        let signer = s
-            .filter(|s| s.signing_required || held.flags.is_signed())
-            .and_then(|s| s.signer.clone());
-        let enc = s.filter(|s| s.encrypt_data).and_then(|s| {
-            Some(Sealed {
-                sid: held.session_id.0,
-                cipher: s.encryptor.clone()?,
-            })
-        });
-        self.emit(
-            vec![Out {
-                msg,
-                signer: if enc.is_some() { None } else { signer },
-                preauth_of: None,
-            }],
-            enc,
-        );
     }
 
     fn dispatch(
@@ -1156,6 +1240,7 @@ impl ModelServer {
         msg: &[u8],
         body: RequestBody,
         related_fid: &mut Option<FileId>,
+        protected: bool,
     ) -> Reply {
         let resolve = |fid: FileId, related: &Option<FileId>| {
             if h.flags.is_related() && fid == FileId::RELATED {
@@ -1168,23 +1253,44 @@ impl ModelServer {
             RequestBody::Negotiate(n) => self.negotiate(msg, &n),
             RequestBody::SessionSetup(s) => self.session_setup(h, msg, &s),
             RequestBody::Logoff(_) => {
+                // MS-SMB2 3.3.5.6: the session's opens close (answering what waits on
+                // them) before it goes.
+                let fids: Vec<FileId> = self
+                    .opens
+                    .iter()
+                    .filter(|(_, o)| o.session == h.session_id.0)
+                    .map(|(f, _)| *f)
+                    .collect();
+                for f in fids {
+                    self.close_open(f);
+                }
+                self.parked.retain(|p| p.header.session_id != h.session_id);
                 self.sessions.remove(&h.session_id.0);
-                self.opens.retain(|_, o| o.session != h.session_id.0);
                 Reply::ok(LogoffResponse)
             }
             RequestBody::TreeConnect(t) => self.tree_connect(h, &t),
             RequestBody::TreeDisconnect(_) => {
-                let removed = self
-                    .sessions
-                    .get_mut(&h.session_id.0)
-                    .is_some_and(|s| s.trees.remove(&h.tree_id.0));
-                if removed {
-                    Reply::ok(TreeDisconnectResponse)
-                } else {
-                    Reply::err(NtStatus::NETWORK_NAME_DELETED)
+                if !self.tree_ok(h) {
+                    return Reply::err(NtStatus::NETWORK_NAME_DELETED);
                 }
+                // MS-SMB2 3.3.5.8: the tree's opens close first.
+                let fids: Vec<FileId> = self
+                    .opens
+                    .iter()
+                    .filter(|(_, o)| o.session == h.session_id.0 && o.tree == h.tree_id.0)
+                    .map(|(f, _)| *f)
+                    .collect();
+                for f in fids {
+                    self.close_open(f);
+                }
+                if let Some(s) = self.sessions.get_mut(&h.session_id.0) {
+                    s.trees.remove(&h.tree_id.0);
+                }
+                Reply::ok(TreeDisconnectResponse)
             }
             RequestBody::Echo(_) => Reply::ok(EchoResponse),
+            // Acknowledgments name a FileId or a lease key, not the tree (3.3.5.22).
+            RequestBody::OplockBreakAck(b) => self.break_ack(&b, *related_fid),
             RequestBody::Raw { .. } => Reply::err(NtStatus::NOT_SUPPORTED),
             other => {
                 if !self.tree_ok(h) {
@@ -1199,13 +1305,23 @@ impl ModelServer {
                         r
                     }
                     RequestBody::Close(c) => self.close_file(resolve(c.file_id, related_fid), &c),
-                    RequestBody::Flush(f) => match self.opens.get(&resolve(f.file_id, related_fid))
-                    {
-                        Some(_) => Reply::ok(FlushResponse),
-                        None => Reply::err(NtStatus::FILE_CLOSED),
-                    },
+                    RequestBody::Flush(f) => self.flush(resolve(f.file_id, related_fid)),
                     RequestBody::Read(r) => self.read(resolve(r.file_id, related_fid), &r),
                     RequestBody::Write(w) => self.write(resolve(w.file_id, related_fid), &w),
+                    RequestBody::Lock(l) => self.lock(resolve(l.file_id, related_fid), &l),
+                    RequestBody::QueryDirectory(q) => {
+                        self.query_directory(resolve(q.file_id, related_fid), &q)
+                    }
+                    RequestBody::QueryInfo(q) => {
+                        self.query_info(resolve(q.file_id, related_fid), &q)
+                    }
+                    RequestBody::SetInfo(s) => self.set_info(resolve(s.file_id, related_fid), &s),
+                    RequestBody::ChangeNotify(n) => {
+                        self.change_notify(resolve(n.file_id, related_fid), &n)
+                    }
+                    RequestBody::Ioctl(i) => {
+                        self.ioctl(resolve(i.file_id, related_fid), &i, protected)
+                    }
                     _ => Reply::err(NtStatus::NOT_SUPPORTED),
                 }
             }
@@ -1217,578 +1333,4 @@ impl ModelServer {
             .get(&h.session_id.0)
             .is_some_and(|s| s.trees.contains(&h.tree_id.0))
     }
-
-    // ----- NEGOTIATE (MS-SMB2 3.3.5.4) -----
-
-    fn negotiate(&mut self, msg: &[u8], n: &NegotiateRequest) -> Reply {
-        if self.negotiated.is_some() {
-            self.drop_connection("second NEGOTIATE".into());
-            return Reply::err(NtStatus::INVALID_PARAMETER);
-        }
-        let Some(dialect) = self
-            .config
-            .dialects
-            .iter()
-            .copied()
-            .filter(|d| n.dialects.contains(d))
-            .max()
-        else {
-            return Reply::err(NtStatus::NOT_SUPPORTED);
-        };
-        let mut contexts = Vec::new();
-        let mut cipher = None;
-        let mut signing = if dialect.is_smb3() {
-            SigningAlgorithm::AesCmac
-        } else {
-            SigningAlgorithm::HmacSha256
-        };
-        if dialect == Dialect::Smb311 {
-            let mut has_preauth = false;
-            for c in &n.contexts {
-                match c {
-                    NegotiateContext::PreauthIntegrity {
-                        hash_algorithms, ..
-                    } => {
-                        if !hash_algorithms.contains(&HASH_SHA512) {
-                            return Reply::err(NtStatus(0xC05D_0000)); // NO_PREAUTH_INTEGRITY_HASH_OVERLAP
-                        }
-                        has_preauth = true;
-                    }
-                    NegotiateContext::Encryption { ciphers } => {
-                        cipher = self
-                            .config
-                            .ciphers
-                            .iter()
-                            .copied()
-                            .find(|c| ciphers.contains(c));
-                    }
-                    NegotiateContext::Signing { algorithms } => {
-                        if let Some(a) = self
-                            .config
-                            .signing_algorithms
-                            .iter()
-                            .copied()
-                            .find(|a| algorithms.contains(a))
-                        {
-                            signing = a;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if !has_preauth {
-                return Reply::err(NtStatus::INVALID_PARAMETER);
-            }
-            let salt: [u8; 32] = self.rng.bytes();
-            contexts.push(NegotiateContext::PreauthIntegrity {
-                hash_algorithms: vec![HASH_SHA512],
-                salt: Bytes::copy_from_slice(&salt),
-            });
-            if n.contexts
-                .iter()
-                .any(|c| matches!(c, NegotiateContext::Encryption { .. }))
-            {
-                contexts.push(NegotiateContext::Encryption {
-                    ciphers: vec![cipher.unwrap_or(CipherId::Unknown(0))],
-                });
-            }
-            if n.contexts
-                .iter()
-                .any(|c| matches!(c, NegotiateContext::Signing { .. }))
-            {
-                contexts.push(NegotiateContext::Signing {
-                    algorithms: vec![signing],
-                });
-            }
-        } else if dialect.is_smb3()
-            && n.capabilities.contains(Capabilities::ENCRYPTION)
-            && self.config.ciphers.contains(&CipherId::Aes128Ccm)
-        {
-            cipher = Some(CipherId::Aes128Ccm);
-        }
-        let mut caps = 0;
-        if self.config.large_mtu && dialect != Dialect::Smb202 {
-            caps |= Capabilities::LARGE_MTU;
-        }
-        if dialect != Dialect::Smb311 && cipher.is_some() {
-            caps |= Capabilities::ENCRYPTION;
-        }
-        let mut security_mode = SecurityMode::SIGNING_ENABLED;
-        if self.config.require_signing {
-            security_mode |= SecurityMode::SIGNING_REQUIRED;
-        }
-        self.negotiated = Some(Negotiated {
-            dialect,
-            cipher,
-            signing,
-            multi_credit: caps & Capabilities::LARGE_MTU != 0,
-            client_requires_signing: n.security_mode.is_signing_required(),
-        });
-        let resp = NegotiateResponse {
-            security_mode: SecurityMode(security_mode),
-            dialect,
-            server_guid: self.server_guid,
-            capabilities: Capabilities(caps),
-            max_transact_size: self.config.max_transact,
-            max_read_size: self.config.max_read,
-            max_write_size: self.config.max_write,
-            system_time: self.time,
-            server_start_time: 0,
-            security_buffer: if self.config.spnego_hint {
-                Bytes::from(neg_token_init2_hint())
-            } else {
-                Bytes::new()
-            },
-            contexts,
-        };
-        if dialect == Dialect::Smb311 {
-            // MS-SMB2 3.3.5.4: the connection hash covers the request and the response.
-            // The response is hashed as encoded below; `emit` does not change it.
-            // The response is hashed as sent, in `emit`.
-            self.preauth.update(msg);
-        }
-        Reply::ok(resp)
-    }
-
-    // ----- SESSION_SETUP (MS-SMB2 3.3.5.5, MS-NLMP 3.2.5, MS-SPNG) -----
-
-    fn session_setup(&mut self, h: &Header, msg: &[u8], req: &SessionSetupRequest) -> Reply {
-        // Invariant: dispatch only runs after NEGOTIATE.
-        let neg = self.negotiated.clone().expect("negotiated");
-        let sid = h.session_id.0;
-        if sid == 0 {
-            return self.setup_leg1(msg, req, &neg);
-        }
-        let Some(s) = self.sessions.get_mut(&sid) else {
-            return Reply::err(NtStatus::USER_SESSION_DELETED);
-        };
-        if let Some(p) = s.preauth.as_mut() {
-            p.update(msg);
-        }
-        let Auth::Challenged {
-            negotiate,
-            challenge,
-            mech_types_der,
-        } = std::mem::replace(&mut s.auth, Auth::Ready)
-        else {
-            // Re-authentication is not modelled.
-            return Reply::err(NtStatus::NOT_SUPPORTED);
-        };
-        match self.verify_authenticate(&neg, sid, req, &negotiate, &challenge, &mech_types_der) {
-            Ok(reply) => reply,
-            Err(status) => {
-                self.sessions.remove(&sid);
-                Reply::err(status)
-            }
-        }
-    }
-
-    fn setup_leg1(&mut self, msg: &[u8], req: &SessionSetupRequest, neg: &Negotiated) -> Reply {
-        let Ok(init) = spnego::parse_neg_token_init(&req.security_buffer) else {
-            return Reply::err(NtStatus::INVALID_PARAMETER);
-        };
-        if !init.mech_types.iter().any(|m| m == OID_NTLMSSP) {
-            return Reply::err(NtStatus::NOT_SUPPORTED);
-        }
-        let Some(negotiate) = init.mech_token else {
-            return Reply::err(NtStatus::INVALID_PARAMETER);
-        };
-        let Ok(client_flags) = ntlm::parse_negotiate_flags(&negotiate) else {
-            return Reply::err(NtStatus::INVALID_PARAMETER);
-        };
-        let pairs = vec![
-            AvPair::new(av::NB_DOMAIN_NAME, ntlm::utf16le(&self.config.domain)),
-            AvPair::new(av::NB_COMPUTER_NAME, ntlm::utf16le("MODEL")),
-            AvPair::new(av::DNS_DOMAIN_NAME, ntlm::utf16le("corp.example")),
-            AvPair::new(av::DNS_COMPUTER_NAME, ntlm::utf16le("model.corp.example")),
-            AvPair::new(av::TIMESTAMP, self.time.to_le_bytes()),
-        ];
-        let challenge = ChallengeMessage {
-            flags: (client_flags & !flags::OEM) | flags::TARGET_INFO | flags::TARGET_TYPE_SERVER,
-            server_challenge: self.rng.bytes(),
-            reserved: [0; 8],
-            target_name: ntlm::utf16le(&self.config.domain),
-            target_info: ntlm::encode_av_pairs(&pairs),
-            version: Some([10, 0, 0x7c, 0x4f, 0, 0, 0, 15]),
-        }
-        .encode();
-        let sid = self.next_session;
-        self.next_session += 0x1_0001;
-        let mut preauth = (neg.dialect == Dialect::Smb311).then(|| self.preauth.clone());
-        if let Some(p) = preauth.as_mut() {
-            p.update(msg);
-        }
-        let signing_required = self.config.require_signing
-            || neg.client_requires_signing
-            || req.security_mode & (SecurityMode::SIGNING_REQUIRED as u8) != 0;
-        self.sessions.insert(
-            sid,
-            Session {
-                auth: Auth::Challenged {
-                    negotiate,
-                    challenge: challenge.clone(),
-                    mech_types_der: init.mech_types_der,
-                },
-                preauth,
-                signer: None,
-                encryptor: None,
-                decryptor: None,
-                signing_required,
-                encrypt_data: false,
-                trees: BTreeSet::new(),
-            },
-        );
-        let token = spnego::encode_neg_token_resp(&NegTokenResp {
-            neg_state: Some(NegState::AcceptIncomplete),
-            supported_mech: Some(OID_NTLMSSP.to_vec()),
-            response_token: Some(challenge),
-            mech_list_mic: None,
-        });
-        Reply {
-            status: NtStatus::MORE_PROCESSING_REQUIRED,
-            body: Some(
-                SessionSetupResponse {
-                    session_flags: SessionFlags(0),
-                    security_buffer: Bytes::from(token),
-                }
-                .into(),
-            ),
-            session_id: Some(sid),
-            tree_id: None,
-        }
-    }
-
-    /// MS-NLMP 3.2.5.1.2 (server receives AUTHENTICATE), then keys (MS-SMB2 3.3.5.5.3).
-    fn verify_authenticate(
-        &mut self,
-        neg: &Negotiated,
-        sid: u64,
-        req: &SessionSetupRequest,
-        negotiate: &[u8],
-        challenge: &[u8],
-        mech_types_der: &[u8],
-    ) -> Result<Reply, NtStatus> {
-        let resp = spnego::parse_neg_token_resp(&req.security_buffer)
-            .map_err(|_| NtStatus::INVALID_PARAMETER)?;
-        let auth_msg = resp.response_token.ok_or(NtStatus::INVALID_PARAMETER)?;
-        let a = AuthenticateMessage::parse(&auth_msg).map_err(|_| NtStatus::INVALID_PARAMETER)?;
-        // Invariant: we encoded this CHALLENGE ourselves.
-        let ch = ChallengeMessage::parse(challenge).expect("own CHALLENGE parses");
-        let user = pike_core::wire::from_utf16le(&a.user);
-        let domain = pike_core::wire::from_utf16le(&a.domain);
-        if !user.eq_ignore_ascii_case(&self.config.user)
-            || !domain.eq_ignore_ascii_case(&self.config.domain)
-        {
-            return Err(NtStatus::LOGON_FAILURE);
-        }
-        if a.nt_response.len() < 16 + 28 {
-            return Err(NtStatus::LOGON_FAILURE);
-        }
-        let (proof, temp) = a.nt_response.split_at(16);
-        // NTOWFv2 uses the user name as the client sent it (upper-cased inside).
-        let key = ntlm::ntowfv2(&self.config.password, &user, &domain);
-        let r = ntlm::ntlmv2_response(&key, &ch.server_challenge, temp);
-        if r.nt_proof_str != proof {
-            return Err(NtStatus::LOGON_FAILURE);
-        }
-        let pairs = ntlm::parse_av_pairs(&temp[28..]).map_err(|_| NtStatus::LOGON_FAILURE)?;
-        let kx = ntlm::kxkey(&r.session_base_key);
-        let exported = if a.flags & flags::KEY_EXCH != 0 {
-            let enc: [u8; 16] = a
-                .encrypted_random_session_key
-                .as_slice()
-                .try_into()
-                .map_err(|_| NtStatus::LOGON_FAILURE)?;
-            ntlm::encrypt_session_key(&kx, &enc)
-        } else {
-            kx
-        };
-        let mic_flag = pairs.iter().find(|p| p.id == av::FLAGS).is_some_and(|p| {
-            p.value
-                .first()
-                .is_some_and(|b| u32::from(*b) & av::FLAG_MIC_PRESENT != 0)
-        });
-        // We always send MsvAvTimestamp, so the client must send a MIC.
-        if !mic_flag {
-            self.violation("AUTHENTICATE without MIC despite MsvAvTimestamp".into());
-            return Err(NtStatus::LOGON_FAILURE);
-        }
-        let sent = a.mic.ok_or(NtStatus::LOGON_FAILURE)?;
-        let mut zeroed = auth_msg.clone();
-        zeroed[ntlm::MIC_OFFSET..ntlm::MIC_OFFSET + 16].fill(0);
-        if ntlm::mic(&exported, negotiate, challenge, &zeroed) != sent {
-            self.violation("AUTHENTICATE MIC mismatch".into());
-            return Err(NtStatus::LOGON_FAILURE);
-        }
-        // MS-SPNG 3.2.5.1: the client's mechListMIC over its MechTypeList.
-        let client_mic = resp.mech_list_mic.ok_or_else(|| {
-            self.violation("no client mechListMIC after an NTLM MIC".into());
-            NtStatus::LOGON_FAILURE
-        })?;
-        if !MessageSecurity::from_session_key(a.flags, &exported, Side::Client)
-            .verify_mic(mech_types_der, &client_mic)
-        {
-            self.violation("client mechListMIC mismatch".into());
-            return Err(NtStatus::LOGON_FAILURE);
-        }
-        let server_mic = MessageSecurity::from_session_key(a.flags, &exported, Side::Server)
-            .get_mic(mech_types_der)
-            .to_vec();
-
-        // Keys (MS-SMB2 3.3.5.5.3).
-        let s = self
-            .sessions
-            .get_mut(&sid)
-            .ok_or(NtStatus::USER_SESSION_DELETED)?;
-        let preauth = s.preauth.as_ref().map(|p| *p.value());
-        let keys = derive_session_keys(
-            neg.dialect.revision(),
-            &exported,
-            preauth.as_ref(),
-            neg.cipher,
-        );
-        let signing_key: &[u8] = if neg.dialect.is_smb3() {
-            keys.signing.as_bytes()
-        } else {
-            &exported
-        };
-        let signer = self
-            .crypto
-            .signer(neg.signing, signing_key)
-            .map_err(|_| NtStatus::INTERNAL_ERROR)?;
-        s.signer = Some(Arc::from(signer));
-        if let Some(c) = neg.cipher.filter(|_| neg.dialect.is_smb3()) {
-            let enc = self.crypto.cipher(c, keys.decryption.as_bytes());
-            let dec = self.crypto.cipher(c, keys.encryption.as_bytes());
-            if let (Ok(e), Ok(d)) = (enc, dec) {
-                s.encryptor = Some(Arc::from(e));
-                s.decryptor = Some(Arc::from(d));
-            }
-        }
-        s.encrypt_data = self.config.encrypt_data && s.encryptor.is_some();
-        s.auth = Auth::Ready;
-        let mut session_flags = 0;
-        if s.encrypt_data {
-            session_flags |= SessionFlags::ENCRYPT_DATA;
-        }
-        let token = spnego::encode_neg_token_resp(&NegTokenResp {
-            neg_state: Some(NegState::AcceptCompleted),
-            supported_mech: None,
-            response_token: None,
-            mech_list_mic: Some(server_mic),
-        });
-        Ok(Reply::ok(SessionSetupResponse {
-            session_flags: SessionFlags(session_flags),
-            security_buffer: Bytes::from(token),
-        }))
-    }
-
-    // ----- TREE_CONNECT (MS-SMB2 3.3.5.7) -----
-
-    fn tree_connect(&mut self, h: &Header, t: &TreeConnectRequest) -> Reply {
-        let share = t.path.rsplit('\\').next().unwrap_or("");
-        if !share.eq_ignore_ascii_case(&self.config.share) {
-            return Reply::err(NtStatus::BAD_NETWORK_NAME);
-        }
-        let tid = self.next_tree;
-        self.next_tree += 1;
-        let Some(s) = self.sessions.get_mut(&h.session_id.0) else {
-            return Reply::err(NtStatus::USER_SESSION_DELETED);
-        };
-        s.trees.insert(tid);
-        let mut r = Reply::ok(TreeConnectResponse {
-            share_type: share_type::DISK,
-            share_flags: ShareFlags(0),
-            capabilities: 0,
-            maximal_access: 0x001f_01ff,
-        });
-        r.tree_id = Some(tid);
-        r
-    }
-
-    // ----- CREATE / CLOSE / READ / WRITE -----
-
-    fn create(&mut self, h: &Header, c: &CreateRequest) -> Reply {
-        let key = case_key(&c.name);
-        let mut action = create_action::OPENED;
-        let name = if key.is_empty() {
-            if c.create_options & create_options::NON_DIRECTORY_FILE != 0 {
-                return Reply::err(NtStatus::FILE_IS_A_DIRECTORY);
-            }
-            None
-        } else {
-            if c.create_options & create_options::DIRECTORY_FILE != 0 {
-                return Reply::err(NtStatus::NOT_SUPPORTED);
-            }
-            let exists = self.files.contains_key(&key);
-            match (c.create_disposition, exists) {
-                (disposition::SUPERSEDE, true) => {
-                    self.files.insert(key.clone(), Vec::new());
-                    action = create_action::SUPERSEDED;
-                }
-                (disposition::OPEN | disposition::OPEN_IF, true) => {}
-                (disposition::CREATE, true) => return Reply::err(NtStatus::OBJECT_NAME_COLLISION),
-                (disposition::OVERWRITE | disposition::OVERWRITE_IF, true) => {
-                    self.files.insert(key.clone(), Vec::new());
-                    action = create_action::OVERWRITTEN;
-                }
-                (disposition::OPEN | disposition::OVERWRITE, false) => {
-                    return Reply::err(NtStatus::OBJECT_NAME_NOT_FOUND);
-                }
-                (
-                    disposition::SUPERSEDE
-                    | disposition::CREATE
-                    | disposition::OPEN_IF
-                    | disposition::OVERWRITE_IF,
-                    false,
-                ) => {
-                    self.files.insert(key.clone(), Vec::new());
-                    action = create_action::CREATED;
-                }
-                _ => return Reply::err(NtStatus::INVALID_PARAMETER),
-            }
-            Some(key)
-        };
-        let n = self.next_file;
-        self.next_file += 1;
-        let fid = FileId {
-            persistent: n,
-            volatile: n ^ 0x5a5a_0000_0000_0000,
-        };
-        let eof = name
-            .as_ref()
-            .and_then(|k| self.files.get(k))
-            .map_or(0, |d| d.len() as u64);
-        let attrs = if name.is_none() {
-            file_attributes::DIRECTORY
-        } else {
-            file_attributes::ARCHIVE
-        };
-        self.opens.insert(
-            fid,
-            Open {
-                name,
-                session: h.session_id.0,
-                tree: h.tree_id.0,
-                delete_on_close: c.create_options & create_options::DELETE_ON_CLOSE != 0,
-            },
-        );
-        Reply::ok(CreateResponse {
-            create_action: action,
-            creation_time: self.time,
-            last_access_time: self.time,
-            last_write_time: self.time,
-            change_time: self.time,
-            allocation_size: eof.next_multiple_of(4096),
-            end_of_file: eof,
-            file_attributes: attrs,
-            file_id: fid,
-            ..CreateResponse::default()
-        })
-    }
-
-    fn close_file(&mut self, fid: FileId, c: &CloseRequest) -> Reply {
-        let Some(open) = self.opens.remove(&fid) else {
-            return Reply::err(NtStatus::FILE_CLOSED);
-        };
-        let _ = open.tree;
-        let eof = open
-            .name
-            .as_ref()
-            .and_then(|k| self.files.get(k))
-            .map_or(0, |d| d.len() as u64);
-        if let (true, Some(k)) = (open.delete_on_close, &open.name) {
-            self.files.remove(k);
-        }
-        let mut r = CloseResponse::default();
-        if c.flags & CloseRequest::POSTQUERY_ATTRIB != 0 {
-            r = CloseResponse {
-                flags: CloseRequest::POSTQUERY_ATTRIB,
-                creation_time: self.time,
-                last_access_time: self.time,
-                last_write_time: self.time,
-                change_time: self.time,
-                allocation_size: eof.next_multiple_of(4096),
-                end_of_file: eof,
-                file_attributes: file_attributes::ARCHIVE,
-            };
-        }
-        Reply::ok(r)
-    }
-
-    fn file_of(&self, fid: FileId) -> Result<String, NtStatus> {
-        match self.opens.get(&fid) {
-            None => Err(NtStatus::FILE_CLOSED),
-            Some(Open { name: None, .. }) => Err(NtStatus::INVALID_DEVICE_REQUEST),
-            Some(Open { name: Some(n), .. }) => Ok(n.clone()),
-        }
-    }
-
-    fn read(&mut self, fid: FileId, r: &ReadRequest) -> Reply {
-        if r.length > self.config.max_read {
-            return Reply::err(NtStatus::INVALID_PARAMETER);
-        }
-        let name = match self.file_of(fid) {
-            Ok(n) => n,
-            Err(s) => return Reply::err(s),
-        };
-        let data = self.files.get(&name).map(Vec::as_slice).unwrap_or_default();
-        let len = data.len() as u64;
-        if r.offset >= len && r.length > 0 {
-            return Reply::err(NtStatus::END_OF_FILE);
-        }
-        let start = r.offset.min(len) as usize;
-        let end = (r.offset.saturating_add(u64::from(r.length))).min(len) as usize;
-        if ((end - start) as u32) < r.minimum_count {
-            return Reply::err(NtStatus::END_OF_FILE);
-        }
-        Reply::ok(ReadResponse {
-            data_remaining: 0,
-            flags: 0,
-            data: Bytes::copy_from_slice(&data[start..end]),
-        })
-    }
-
-    fn write(&mut self, fid: FileId, w: &WriteRequest) -> Reply {
-        if w.data.len() > self.config.max_write as usize {
-            return Reply::err(NtStatus::INVALID_PARAMETER);
-        }
-        let name = match self.file_of(fid) {
-            Ok(n) => n,
-            Err(s) => return Reply::err(s),
-        };
-        let file = self.files.entry(name).or_default();
-        let start = w.offset as usize;
-        let end = start + w.data.len();
-        if file.len() < end {
-            file.resize(end, 0);
-        }
-        file[start..end].copy_from_slice(&w.data);
-        Reply::ok(WriteResponse {
-            count: w.data.len() as u32,
-            remaining: 0,
-        })
-    }
-}
-
-/// A NegTokenInit2 (MS-SPNG 2.2.1) naming NTLMSSP, with the customary negHints.
-fn neg_token_init2_hint() -> Vec<u8> {
-    let mech_types = spnego::encode_mech_types(&[OID_NTLMSSP]);
-    let hint_name = der::tlv(
-        tag::context(0),
-        &der::tlv(tag::GENERAL_STRING, b"not_defined_in_RFC4178@please_ignore"),
-    );
-    let hints = der::tlv(tag::context(3), &der::tlv(tag::SEQUENCE, &hint_name));
-    let seq = der::tlv(
-        tag::SEQUENCE,
-        &[der::tlv(tag::context(0), &mech_types), hints].concat(),
-    );
-    der::tlv(
-        tag::APPLICATION_0,
-        &[
-            der::tlv(tag::OID, OID_SPNEGO),
-            der::tlv(tag::context(0), &seq),
-        ]
-        .concat(),
-    )
 }
