@@ -244,7 +244,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
                 Some(t) if t.same_share(&r) => t.path,
                 Some(t) => {
                     return Err(Fail::usage(format!(
-                        "{t} is not on {r}'s share: SMB renames within one share"
+                        "{t}: not on the same share as {r} (SMB renames within one share)"
                     )));
                 }
                 None => target.trim_matches('/').to_owned(),
