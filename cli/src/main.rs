@@ -172,7 +172,9 @@ fn main() -> ExitCode {
             _ = tokio::signal::ctrl_c() => Err(Fail::new(130, "interrupted")),
         }
     });
-    // Do not wait for detached work (CLOSE/LOGOFF of an interrupted transfer).
+    // Every result the user sees has been awaited. What is left is detached work
+    // (LOGOFF, TREE_DISCONNECT, the CLOSE of an interrupted transfer): the server
+    // cleans up when the TCP connection closes, so waiting would only add round trips.
     rt.shutdown_background();
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -229,15 +229,18 @@ pub(crate) async fn cat(tree: &Tree, r: &Remote) -> Result<(), Fail> {
 }
 
 /// Streams one remote file into `local` (created or truncated); a partial local file
-/// is removed on failure.
+/// is removed on failure. `counted`: the bar's total already includes this file.
 async fn download(
     tree: &Tree,
     shown: &Remote,
     local: &LocalPath,
     progress: &Progress,
+    counted: bool,
 ) -> Result<(), Fail> {
     let mut f = tree.path(&shown.path).open("r").await.smb(shown)?;
-    progress.grow(f.create_response().end_of_file);
+    if !counted {
+        progress.grow(f.create_response().end_of_file);
+    }
     let mut out = std::fs::File::create(local).local(local.display())?;
     let r = async {
         let mut buf = vec![0u8; IO_BUF];
@@ -263,15 +266,18 @@ async fn download(
 }
 
 /// Streams one local file to the remote `shown.path` (created or truncated).
+/// `counted`: the bar's total already includes this file.
 async fn upload(
     tree: &Tree,
     local: &LocalPath,
     shown: &Remote,
     progress: &Progress,
+    counted: bool,
 ) -> Result<(), Fail> {
     let mut src = std::fs::File::open(local).local(local.display())?;
-    let size = src.metadata().local(local.display())?.len();
-    progress.grow(size);
+    if !counted {
+        progress.grow(src.metadata().local(local.display())?.len());
+    }
     let mut f = tree.path(&shown.path).open("w").await.smb(shown)?;
     let mut buf = vec![0u8; IO_BUF];
     loop {
@@ -330,7 +336,7 @@ pub(crate) async fn get(
         None => PathBuf::from(name),
     };
     let progress = Progress::new(format!("get {name}"), 0);
-    download(tree, r, &dest, &progress).await?;
+    download(tree, r, &dest, &progress, false).await?;
     progress.finish();
     Ok(())
 }
@@ -363,12 +369,9 @@ async fn get_tree(tree: &Tree, r: &Remote, local: Option<PathBuf>, w: Walk) -> R
         }
     })
     .await?;
-    // Large files: sizes already counted; `download` would count them again.
-    let quiet = Progress::new("", 0);
-    for (rel, size) in large {
+    for (rel, _) in large {
         let shown = at(r, &join(&r.path, &rel));
-        download(tree, &shown, &dest.join(&rel), &quiet).await?;
-        progress.add(size);
+        download(tree, &shown, &dest.join(&rel), &progress, true).await?;
     }
     progress.finish();
     Ok(())
@@ -402,7 +405,7 @@ pub(crate) async fn put(
         r.clone()
     };
     let progress = Progress::new(format!("put {name}"), 0);
-    upload(tree, local, &target, &progress).await?;
+    upload(tree, local, &target, &progress, false).await?;
     progress.finish();
     Ok(())
 }
@@ -481,11 +484,9 @@ async fn put_tree(tree: &Tree, local: &LocalPath, r: &Remote) -> Result<(), Fail
         }
     })
     .await?;
-    let quiet = Progress::new("", 0);
-    for (rel, size) in large {
+    for (rel, _) in large {
         let shown = at(r, &join(&r.path, &rel));
-        upload(tree, &local.join(&rel), &shown, &quiet).await?;
-        progress.add(size);
+        upload(tree, &local.join(&rel), &shown, &progress, true).await?;
     }
     progress.finish();
     Ok(())
