@@ -159,3 +159,63 @@ fn cancel_of_a_held_request_completes_it_cancelled() {
         );
     }
 }
+
+/// A compound whose last part goes async: the chain answer carries that part's
+/// STATUS_PENDING interim (as Samba sends it), its final answer follows alone. Every part
+/// completes once, the last after an Interim event, and credits add up.
+#[test]
+fn interim_inside_a_compound_answer() {
+    for seed in SEEDS {
+        for signing in [false, true] {
+            let server = ServerConfig {
+                require_signing: signing,
+                ..ServerConfig::default()
+            };
+            let mut p = Pair::new(Pair::client_config(), server, seed);
+            let sid = p.connect();
+            let tid = p.tree_connect(sid, "share").unwrap();
+            p.server.set_policy(pike_proptests::ServerPolicy {
+                interim_every: 1,
+                ..pike_proptests::ServerPolicy::default()
+            });
+            let before = p.server.interims_sent();
+            let chain = pike_core::Compound::new()
+                .push(
+                    Request::new(Pair::create_request("c.txt", disposition::OPEN_IF))
+                        .tree(sid, tid),
+                )
+                .related(
+                    Request::new(WriteRequest {
+                        file_id: FileId::RELATED,
+                        data: bytes::Bytes::from_static(b"async"),
+                        ..WriteRequest::default()
+                    })
+                    .tree(sid, tid),
+                )
+                .related(
+                    Request::new(CloseRequest {
+                        flags: 0,
+                        file_id: FileId::RELATED,
+                    })
+                    .tree(sid, tid),
+                );
+            let ids = p.client.submit_compound(p.now, chain).unwrap();
+            for id in &ids {
+                assert!(p.wait(*id).is_ok(), "{id:?}");
+            }
+            assert_eq!(p.server.interims_sent(), before + 1, "only the last part");
+            assert!(p.log.contains(&pike_proptests::Record::Interim(ids[2])));
+            assert_eq!(&p.server.files()["c.txt"][..], b"async");
+            p.drive();
+            let c = p.client.credits();
+            assert_eq!(c.in_flight, 0);
+            assert_eq!(u64::from(c.available), p.server.credits_outstanding());
+            assert!(p.lost.is_none(), "{:?}", p.lost);
+            assert!(
+                p.server.violations().is_empty(),
+                "{:?}",
+                p.server.violations()
+            );
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! State-machine property test (proptest-state-machine): a client logged on to the model
-//! server runs generated sequences of file operations while the server's wire behaviour
-//! (credits, interims, reordering, compound splitting/joining, oplock breaks, delays, a
-//! connection drop) and virtual time change under it.
+//! server runs generated sequences of file operations (with leases, large I/O, LOGOFF,
+//! TREE_DISCONNECT and reconnects) while the server's wire behaviour (credits, interims,
+//! also inside compounds, reordering, compound splitting/joining, oplock and lease
+//! breaks, delays in virtual time, a connection drop) and virtual time change under it.
 //!
 //! The reference machine generates transitions; the system under test keeps the
 //! abstract model: a file system (name -> bytes, updated in submission order, which is
@@ -14,11 +15,12 @@
 //!   window, CreditCharge sufficient); the client never spent more MessageIds than it was
 //!   granted, nor was granted more than the server sent; at quiescence the client's
 //!   available credits equal the server's count of granted-and-unspent credits;
-//! - a successful READ returns what the model holds (when every earlier mutation of that
-//!   file is known to have succeeded), and END_OF_FILE only past the model's end;
+//! - a successful READ (and QUERY_INFO's EndOfFile) returns what the model holds (when
+//!   every earlier mutation of that file is known to have succeeded), and END_OF_FILE
+//!   only past the model's end;
 //! - signed / encrypted configs: once a tampered response was delivered, the connection
-//!   is lost (never data).
-//!
+//!   is lost (never data), or a tampered final SESSION_SETUP answer failed that logon;
+//! - READ/WRITE above 64 KiB go out only with multi-credit (else `PayloadTooLarge`);
 //! - a request that fails with `Timeout` does so no earlier than its deadline;
 //! - after LOGOFF completes, the session is refused locally (`UnknownSession`); after
 //!   TREE_DISCONNECT completes, requests on the tree fail with NETWORK_NAME_DELETED;
@@ -26,7 +28,7 @@
 //!   the lease went with its last open meanwhile).
 //!
 //! Runs in plain, signed (signing required) and encrypted (EncryptData) configurations.
-//! `PROPTEST_CASES` sets the number of sequences (default 16 per configuration).
+//! `PROPTEST_CASES` sets the number of sequences (default 64 per configuration).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -1059,7 +1061,7 @@ fn config() -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
+        .unwrap_or(64);
     Config {
         cases,
         max_shrink_iters: 2048,

@@ -95,10 +95,6 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     go(&p, &n)
 }
 
-fn is_dir_open(o: &Open) -> bool {
-    o.is_dir
-}
-
 impl ModelServer {
     // ----- the name space -----
 
@@ -488,7 +484,7 @@ impl ModelServer {
             Ok(x) => x,
             Err(s) => return Reply::err(s),
         };
-        if !is_dir_open(open) {
+        if !open.is_dir {
             return Reply::err(NtStatus::INVALID_PARAMETER);
         }
         if directory_entry_size(q.info_class).is_none() {
@@ -524,15 +520,13 @@ impl ModelServer {
                     entries.push(self.entry_for(&k, &name, dir));
                 }
             }
-            if entries.is_empty() {
-                // Nothing matched the first search (MS-FSA 2.1.5.6.3).
-                if let Some(o) = self.opens.get_mut(&fid) {
-                    o.listing = Some(Listing { entries, next: 0 });
-                }
-                return Reply::err(NtStatus::NO_SUCH_FILE);
-            }
+            let none = entries.is_empty();
             if let Some(o) = self.opens.get_mut(&fid) {
                 o.listing = Some(Listing { entries, next: 0 });
+            }
+            if none {
+                // Nothing matched the first search (MS-FSA 2.1.5.6.3).
+                return Reply::err(NtStatus::NO_SUCH_FILE);
             }
         }
         // Invariant: the listing was set just above or by an earlier query.

@@ -6,6 +6,12 @@
 //! keys come from `pike_core::crypto`. Everything else (dispatch, credit accounting,
 //! session and file state, protection policy) is the server's own, written from MS-SMB2
 //! section 3.3, so that a client bug is not mirrored here.
+//!
+//! Every command the client sends is answered: `auth` (NEGOTIATE, SESSION_SETUP,
+//! TREE_CONNECT), `fs` (the in-memory file system: CREATE, CLOSE, FLUSH, READ, WRITE,
+//! QUERY_DIRECTORY, QUERY_INFO, SET_INFO, LOCK) and `pending` (CHANGE_NOTIFY and blocking
+//! LOCK going async, CANCEL, oplocks and leases with their breaks and acknowledgments,
+//! IOCTL); LOGOFF, TREE_DISCONNECT and ECHO are handled here.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -58,9 +64,10 @@ pub enum GrantPolicy {
 pub struct ServerPolicy {
     /// Overrides [`ServerConfig::grant`] (e.g. `Fixed(0)`, `Fixed(1)`, `Fixed(64)`).
     pub grant: Option<GrantPolicy>,
-    /// Answer every n-th eligible request (CREATE, CLOSE, READ, WRITE, FLUSH, ECHO)
-    /// first with a STATUS_PENDING interim (MS-SMB2 3.3.4.2), then asynchronously.
-    /// 0 = never.
+    /// Answer every n-th eligible request (CREATE, CLOSE, READ, WRITE, FLUSH, ECHO,
+    /// QUERY_*, SET_INFO, IOCTL) first with a STATUS_PENDING interim (MS-SMB2 3.3.4.2),
+    /// then asynchronously. Lone requests and the last part of a compound are eligible;
+    /// a compound's interim travels inside its chain answer. 0 = never.
     pub interim_every: u32,
     /// Send the response frames gathered since the last flush in reverse order
     /// (responses reordered across MessageIds).
@@ -71,7 +78,9 @@ pub struct ServerPolicy {
     /// (same protection only).
     pub join_responses: bool,
     /// After every n-th response frame, send an unsolicited OPLOCK_BREAK notification
-    /// (MessageId all-ones, MS-SMB2 2.2.23.1). 0 = never.
+    /// (MessageId all-ones, MS-SMB2 2.2.23.1) for some open, whatever it holds: a
+    /// spurious break the client must pass on. Real breaks: [`ModelServer::break_all`].
+    /// 0 = never.
     pub break_every: u32,
     /// Hold responses for this many `poll_transmit` calls before sending them.
     pub delay_polls: u32,
