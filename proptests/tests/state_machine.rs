@@ -1010,6 +1010,7 @@ impl<const M: u8> StateMachineTest for Machine<M> {
                             | ConnectionError::Eof
                             // Lost before the tampered answer got there (it was held).
                             | ConnectionError::KeepaliveTimeout
+                            | ConnectionError::NegotiateValidationFailed(_)
                     )
                 ),
                 "tampered response delivered but the connection is {reason:?}"

@@ -372,6 +372,11 @@ impl Connection {
             }
             return Ok(());
         }
+        // A TREE_CONNECT the server has answered, held until its negotiate validation
+        // completes: nothing left on the wire to cancel.
+        if self.validations.values().any(|(held, _)| *held == id) {
+            return Ok(());
+        }
         let (&message_id, p) = self
             .pending
             .iter()
@@ -381,12 +386,7 @@ impl Connection {
         // dropped the session, and an encrypted CANCEL under an unknown session makes it
         // disconnect (MS-SMB2 3.3.5.2.1.1). None is needed: LOGOFF closes the session's
         // opens, which answers whatever still waits on them (3.3.5.6).
-        if p.session.is_some()
-            && self
-                .pending
-                .values()
-                .any(|q| q.command == Command::Logoff && q.session == p.session)
-        {
+        if p.session.is_some_and(|i| self.is_logging_off(i)) {
             return Ok(());
         }
         self.cancels.push_back(CancelTarget {
@@ -529,6 +529,13 @@ impl Connection {
         } else {
             Ok(())
         }
+    }
+
+    /// Whether a LOGOFF of session index `i` is on the wire.
+    fn is_logging_off(&self, i: usize) -> bool {
+        self.pending
+            .values()
+            .any(|q| q.command == Command::Logoff && q.session == Some(i))
     }
 
     fn next_id(&mut self) -> RequestId {

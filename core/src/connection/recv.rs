@@ -58,8 +58,10 @@ impl Connection {
             .map(|(m, _)| *m)
             .collect();
         for m in expired {
-            // Invariant: keys collected from the map just above.
-            let p = self.pending.remove(&m).expect("collected key");
+            // Gone if an earlier expiry failed the connection (which drains `pending`).
+            let Some(p) = self.pending.remove(&m) else {
+                return;
+            };
             self.credits.settle(p.charge);
             if p.kind == Kind::Keepalive {
                 self.fail(ConnectionError::KeepaliveTimeout);

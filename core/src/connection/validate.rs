@@ -20,10 +20,13 @@ impl Connection {
         let Some(n) = &self.negotiated else {
             return false;
         };
-        let signed_session = p.session.is_some_and(|i| {
-            let s = &self.sessions[i];
-            s.signer.is_some() && !s.flags.is_guest() && !s.flags.is_null()
-        });
+        let signed_session = p.session.is_some_and(|i| !self.is_logging_off(i))
+            && p.session.is_some_and(|i| {
+                let s = &self.sessions[i];
+                // A session whose LOGOFF is out can no longer carry the IOCTL; its trees
+                // are unusable anyway.
+                s.is_ready() && s.signer.is_some() && !s.flags.is_guest() && !s.flags.is_null()
+            });
         matches!(n.dialect, Dialect::Smb300 | Dialect::Smb302)
             && signed_session
             && self.sent_negotiate.is_some()
@@ -54,7 +57,8 @@ impl Connection {
         request.sign = Some(true);
         let id = self.next_id();
         self.validations.insert(id, (p.id, tree_connect));
-        self.queue.push_back(Batch::single(Queued {
+        // Ahead of anything queued since (a LOGOFF, say): it belongs to the TREE_CONNECT.
+        self.queue.push_front(Batch::single(Queued {
             id,
             request,
             deadline: now + self.config.request_timeout,
