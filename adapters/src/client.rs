@@ -10,8 +10,8 @@ use std::time::Duration;
 use pike_core::auth::{Authenticator, Credentials, Spnego};
 use pike_core::crypto::RustCrypto;
 use pike_core::wire::{
-    Dialect, InfoBuffer, LogoffRequest, QueryInfoResponse, ResponseBody, SessionId,
-    TreeConnectRequest, TreeConnectResponse, TreeDisconnectRequest, TreeId,
+    Command, DecodeError, Dialect, InfoBuffer, LogoffRequest, QueryInfoResponse, ResponseBody,
+    SessionId, TreeConnectRequest, TreeConnectResponse, TreeDisconnectRequest, TreeId,
 };
 use pike_core::{ClientConfig, Compound, Instant, NegotiateInfo, Request, Response, SessionInfo};
 
@@ -25,14 +25,15 @@ pub(crate) fn typed<T: TryFrom<ResponseBody, Error = ResponseBody>>(
     T::try_from(r.body).map_err(|b| Error::UnexpectedResponse(b.command()))
 }
 
+/// A response body of `command` that could not be decoded further.
+pub(crate) fn decode_error(command: Command, error: DecodeError) -> Error {
+    Error::Request(pike_core::RequestError::Decode { command, error })
+}
+
 /// Decodes a QUERY_INFO output as the typed class `T`.
 pub(crate) fn parse_info<T: InfoBuffer>(q: QueryInfoResponse) -> Result<T, Error> {
-    q.parse::<T>().map_err(|error| {
-        Error::Request(pike_core::RequestError::Decode {
-            command: pike_core::wire::Command::QueryInfo,
-            error,
-        })
-    })
+    q.parse::<T>()
+        .map_err(|e| decode_error(Command::QueryInfo, e))
 }
 
 /// Settings shared by every connection a client opens.

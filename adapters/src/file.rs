@@ -296,7 +296,7 @@ impl File {
 }
 
 /// A READ result as data, `None` at end of file.
-fn read_result(r: Result<Response, RequestError>) -> Result<Option<Bytes>, Error> {
+pub(crate) fn read_result(r: Result<Response, RequestError>) -> Result<Option<Bytes>, Error> {
     match r {
         Ok(resp) => Ok(Some(typed::<ReadResponse>(resp)?.data)),
         Err(e) if e.status() == Some(NtStatus::END_OF_FILE) => Ok(None),

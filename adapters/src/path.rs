@@ -5,17 +5,18 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use pike_core::wire::{
-    CloseRequest, CreateRequest, CreateResponse, FileAttributeTagInformation, FileBasicInformation,
-    FileDispositionInformation, FileId, FileInfoClass, FileInternalInformation,
-    FileRenameInformation, IO_REPARSE_TAG_SYMLINK, InfoBuffer, IoctlRequest, IoctlResponse,
-    NtStatus, QueryDirectoryRequest, QueryDirectoryResponse, QueryInfoRequest, QueryInfoResponse,
-    ReadRequest, ReadResponse, RequestBody, SetInfoRequest, SymlinkError, SymlinkReparse,
-    WriteRequest, access, create_options, disposition, file_attributes, fsctl, impersonation,
-    share_access,
+    CloseRequest, Command, CreateRequest, CreateResponse, FileAttributeTagInformation,
+    FileBasicInformation, FileDispositionInformation, FileId, FileInfoClass,
+    FileInternalInformation, FileRenameInformation, IO_REPARSE_TAG_SYMLINK, InfoBuffer,
+    IoctlRequest, IoctlResponse, NtStatus, QueryDirectoryRequest, QueryDirectoryResponse,
+    QueryInfoRequest, QueryInfoResponse, ReadRequest, RequestBody, SetInfoRequest, SymlinkError,
+    SymlinkReparse, WriteRequest, access, create_options, disposition, file_attributes, fsctl,
+    impersonation, share_access,
 };
 use pike_core::{Compound, RequestError, Response};
 
-use crate::client::{parse_info, typed};
+use crate::client::{decode_error, parse_info, typed};
+use crate::file::read_result;
 use crate::{Error, File, Tree};
 
 /// How many links [`Path::resolve`] follows before giving up (as Windows and pike).
@@ -174,28 +175,42 @@ impl Tree {
         create: CreateRequest,
         middle: Vec<RequestBody>,
     ) -> Result<(CreateResponse, Vec<Response>), Error> {
+        let (created, results) = self.open_do_close_parts(create, middle).await?;
+        let out = results.into_iter().collect::<Result<_, _>>()?;
+        Ok((created, out))
+    }
+
+    /// [`open_do_close`](Self::open_do_close) with each middle part's own result.
+    async fn open_do_close_parts(
+        &self,
+        create: CreateRequest,
+        middle: Vec<RequestBody>,
+    ) -> Result<(CreateResponse, Vec<Result<Response, RequestError>>), Error> {
         let n = middle.len();
-        let mut chain = Compound::new().push(self.request(create));
-        for body in middle {
-            chain = chain.related(self.request(body));
-        }
+        let mut results = self
+            .compound(self.open_do_close_chain(create, middle))
+            .await?
+            .into_iter();
+        let first = results
+            .next()
+            .ok_or(Error::UnexpectedResponse(Command::Create))?;
+        let created: CreateResponse = typed(first?)?;
+        // CLOSE errors after a successful CREATE are not the caller's concern.
+        Ok((created, results.take(n).collect()))
+    }
+
+    /// The related chain CREATE → `middle` (on [`FileId::RELATED`]) → CLOSE, to submit
+    /// yourself (e.g. many at once).
+    pub fn open_do_close_chain(&self, create: CreateRequest, middle: Vec<RequestBody>) -> Compound {
+        let chain = Compound::new().push(self.request(create));
+        let chain = middle
+            .into_iter()
+            .fold(chain, |c, body| c.related(self.request(body)));
         let close = CloseRequest {
             file_id: FileId::RELATED,
             ..Default::default()
         };
-        chain = chain.related(self.request(close));
-        let mut results = self.compound(chain).await?.into_iter();
-        let created: CreateResponse = typed(
-            results
-                .next()
-                .ok_or(Error::UnexpectedResponse(pike_core::wire::Command::Create))??,
-        )?;
-        let mut out = Vec::with_capacity(n);
-        for r in results.by_ref().take(n) {
-            out.push(r?);
-        }
-        // CLOSE errors after a successful CREATE are not the caller's concern.
-        Ok((created, out))
+        chain.related(self.request(close))
     }
 }
 
@@ -342,10 +357,9 @@ impl Path {
                 Err(e) if e.status() == Some(NtStatus::NO_SUCH_FILE) && out.is_empty() => break,
                 Err(e) => return Err(e),
             };
-            let entries = r.entries(class).map_err(|error| RequestError::Decode {
-                command: pike_core::wire::Command::QueryDirectory,
-                error,
-            })?;
+            let entries = r
+                .entries(class)
+                .map_err(|e| decode_error(Command::QueryDirectory, e))?;
             if entries.is_empty() {
                 break;
             }
@@ -456,24 +470,9 @@ impl Path {
             file_id: FileId::RELATED,
             ..Default::default()
         };
-        let mut chain = Compound::new().push(self.tree.request(c));
-        chain = chain.related(self.tree.request(read));
-        let close = CloseRequest {
-            file_id: FileId::RELATED,
-            ..Default::default()
-        };
-        chain = chain.related(self.tree.request(close));
-        let mut r = self.tree.compound(chain).await?.into_iter();
-        let created: CreateResponse = typed(
-            r.next()
-                .ok_or(Error::UnexpectedResponse(pike_core::wire::Command::Create))??,
-        )?;
-        let data = match r.next() {
-            Some(Ok(resp)) => typed::<ReadResponse>(resp)?.data,
-            Some(Err(e)) if e.status() == Some(NtStatus::END_OF_FILE) => Bytes::new(),
-            Some(Err(e)) => return Err(e.into()),
-            None => return Err(Error::UnexpectedResponse(pike_core::wire::Command::Read)),
-        };
+        let (created, mut r) = self.tree.open_do_close_parts(c, vec![read.into()]).await?;
+        let read = r.pop().ok_or(Error::UnexpectedResponse(Command::Read))?;
+        let data = read_result(read)?.unwrap_or_default();
         if (data.len() as u64) >= created.end_of_file {
             return Ok(data.to_vec());
         }
@@ -645,13 +644,7 @@ impl Path {
         );
         let (_, mut r) = self.tree.open_do_close(c, vec![get.into()]).await?;
         let out: IoctlResponse = typed(r.remove(0))?;
-        SymlinkReparse::decode(&out.output).map_err(|error| {
-            RequestError::Decode {
-                command: pike_core::wire::Command::Ioctl,
-                error,
-            }
-            .into()
-        })
+        SymlinkReparse::decode(&out.output).map_err(|e| decode_error(Command::Ioctl, e))
     }
 
     /// The path with every symbolic link the server stops on replaced by its target
@@ -670,11 +663,8 @@ impl Path {
                 }
                 Err(e) => return Err(e),
             };
-            let link =
-                SymlinkError::from_error(&err.error).map_err(|error| RequestError::Decode {
-                    command: pike_core::wire::Command::Create,
-                    error,
-                })?;
+            let link = SymlinkError::from_error(&err.error)
+                .map_err(|e| decode_error(Command::Create, e))?;
             path = follow(&path, &link)?;
         }
         Err(Error::InvalidArgument(format!(

@@ -8,8 +8,8 @@ mod common;
 use common::{pattern, sha, unique};
 use pike::pike_core::Compound;
 use pike::pike_core::wire::{
-    CloseRequest, CreateRequest, FileId, FileStandardInformation, NtStatus, WriteRequest, access,
-    create_options, disposition, share_access,
+    CreateRequest, FileId, FileStandardInformation, NtStatus, WriteRequest, access, create_options,
+    disposition, share_access,
 };
 
 /// Negotiated algorithms match what the matrix row configured on the server.
@@ -46,14 +46,7 @@ fn make_file(tree: &pike::Tree, name: &str, data: &[u8]) -> Compound {
         data: data.to_vec().into(),
         ..Default::default()
     };
-    let close = CloseRequest {
-        file_id: FileId::RELATED,
-        ..Default::default()
-    };
-    Compound::new()
-        .push(tree.request(create))
-        .related(tree.request(write))
-        .related(tree.request(close))
+    tree.open_do_close_chain(create, vec![write.into()])
 }
 
 /// The suite, for one flavour: `w!(x)` is `x.await` (async) or `x` (blocking API);

@@ -34,25 +34,7 @@ pub struct Target {
     pub max_dialect: Option<Dialect>,
 }
 
-/// Parses `2.0.2`, `3.1.1`, or pike's `DIALECT_SMB3_1_1` names.
-pub fn parse_dialect(s: &str) -> Option<Dialect> {
-    Some(match s.trim() {
-        "2.0.2" | "DIALECT_SMB2_002" => Dialect::Smb202,
-        "2.1" | "DIALECT_SMB2_1" => Dialect::Smb210,
-        "3.0" | "DIALECT_SMB3_0" => Dialect::Smb300,
-        "3.0.2" | "DIALECT_SMB3_0_2" => Dialect::Smb302,
-        "3.1.1" | "DIALECT_SMB3_1_1" => Dialect::Smb311,
-        _ => return None,
-    })
-}
-
-fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "yes" | "true" | "1" => Some(true),
-        "no" | "false" | "0" => Some(false),
-        _ => None,
-    }
-}
+pub use pike::{parse_bool, parse_dialect};
 
 impl Target {
     /// Reads `PIKE_SERVER`, `PIKE_PORT`, `PIKE_SHARE`, `PIKE_CREDS` (`DOMAIN\user%pass`),

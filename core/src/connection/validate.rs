@@ -20,13 +20,16 @@ impl Connection {
         let Some(n) = &self.negotiated else {
             return false;
         };
-        let signed_session = p.session.is_some_and(|i| !self.is_logging_off(i))
-            && p.session.is_some_and(|i| {
-                let s = &self.sessions[i];
-                // A session whose LOGOFF is out can no longer carry the IOCTL; its trees
-                // are unusable anyway.
-                s.is_ready() && s.signer.is_some() && !s.flags.is_guest() && !s.flags.is_null()
-            });
+        // A session whose LOGOFF is out can no longer carry the IOCTL; its trees are
+        // unusable anyway.
+        let signed_session = p.session.is_some_and(|i| {
+            let s = &self.sessions[i];
+            s.is_ready()
+                && !self.is_logging_off(i)
+                && s.signer.is_some()
+                && !s.flags.is_guest()
+                && !s.flags.is_null()
+        });
         matches!(n.dialect, Dialect::Smb300 | Dialect::Smb302)
             && signed_session
             && self.sent_negotiate.is_some()
