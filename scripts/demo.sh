@@ -12,8 +12,13 @@ if ! command -v smbd >/dev/null; then
 fi
 LAB=$(mktemp -d /tmp/pike-demo.XXXXXX)
 trap 'bash scripts/samba-down.sh "$LAB" >/dev/null 2>&1 || true; rm -rf "$LAB"' EXIT
-PORT=${PIKE_DEMO_PORT:-44590}
-SMB_PORT=$PORT bash scripts/samba-up.sh "$LAB" >/dev/null
+# below Linux's ephemeral port range; a few tries in case a port is taken
+PORT=${PIKE_DEMO_PORT:-24590}
+for try in 1 2 3 4 5; do
+  if SMB_PORT=$PORT bash scripts/samba-up.sh "$LAB" >/dev/null; then break; fi
+  ((try < 5)) || exit 1
+  PORT=$((PORT + 1))
+done
 cargo build -q -p pike-cli
 cargo build -q -p pike-interop --example demo
 cargo build -q -p pike --all-features --example quickstart_tokio --example quickstart_blocking
