@@ -196,9 +196,20 @@ impl Share {
         let progress = callback(on_progress);
         loop {
             let start = data.len();
-            data.resize(start + PIECE, 0);
-            let n = read(&mut file, &mut data[start..]).await?;
-            data.truncate(start + n);
+            let n = if (start as u64) < total {
+                // Exact pieces up to the size: the buffer never outgrows its allocation.
+                let want = (total - start as u64).min(PIECE as u64) as usize;
+                data.resize(start + want, 0);
+                let n = read(&mut file, &mut data[start..]).await?;
+                data.truncate(start + n);
+                n
+            } else {
+                // At the size: a small probe tells EOF from a file that grew meanwhile.
+                let mut probe = [0; 4096];
+                let n = read(&mut file, &mut probe).await?;
+                data.extend_from_slice(&probe[..n]);
+                n
+            };
             if n == 0 {
                 break;
             }
@@ -292,8 +303,9 @@ impl Share {
         })
     }
 
-    /// Logs off and closes the connection (also happens when the object is freed).
-    pub async fn close(self) -> Result<(), PikeError> {
+    /// Disconnects the share and logs off; later calls fail. Freeing the object (or
+    /// dropping every reference) does the same without waiting.
+    pub async fn close(&self) -> Result<(), PikeError> {
         let session = self.tree.session().clone();
         self.tree.disconnect().await.map_err(js_error)?;
         session.logoff().await.map_err(js_error)

@@ -27,6 +27,9 @@ use crate::timer::{JsTimer, Sleep};
 
 /// Above this much data queued in the browser, writes wait (`bufferedAmount`).
 const SEND_HIGH_WATER: f64 = (16 << 20) as f64;
+/// Largest message sent: relays forward a message only once it is whole, so big writes
+/// go out as a stream of these to keep the server busy while the rest is in flight.
+const MAX_MESSAGE: usize = 256 * 1024;
 /// How often a waiting write looks at `bufferedAmount` again.
 const DRAIN_POLL: Duration = Duration::from_millis(2);
 
@@ -243,8 +246,9 @@ impl AsyncWrite for WsStream {
             }
             this.drain = None;
         }
-        match this.ws.send_with_u8_array(buf) {
-            Ok(()) => Poll::Ready(Ok(buf.len())),
+        let n = buf.len().min(MAX_MESSAGE);
+        match this.ws.send_with_u8_array(&buf[..n]) {
+            Ok(()) => Poll::Ready(Ok(n)),
             Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, describe(&e)))),
         }
     }

@@ -237,6 +237,8 @@ async fn streaming_handle_mkdir_rename_remove() {
         "STATUS_DIRECTORY_NOT_EMPTY"
     );
     s.close().await.unwrap();
+    let after = code(s.list(dir).await);
+    assert_eq!(after, "USAGE", "a closed share refuses cleanly");
 }
 
 #[wasm_bindgen_test]
