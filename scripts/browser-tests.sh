@@ -45,10 +45,15 @@ CLOSED_PORT=$(free_port $((RELAY_PORT + 1)))         # nobody listens here
 NOSERVER_PORT=$(free_port $((CLOSED_PORT + 1)))
 start_relay "$NOSERVER_PORT" "$CLOSED_PORT" relay-noserver
 DEAD_PORT=$(free_port $((NOSERVER_PORT + 1)))         # no relay here
+ODD_PORT=$(free_port $((DEAD_PORT + 1)))
+/usr/bin/python3 bindings/wasm/e2e/ws_oddities.py "$ODD_PORT" >"$LAB/oddities.log" 2>&1 &
+PIDS+=($!)
+wait_port "$ODD_PORT" 127.0.0.1 10 "$!"
 
 export PIKE_RELAY_URL="ws://127.0.0.1:$RELAY_PORT/"
 export PIKE_RELAY_NOSERVER_URL="ws://127.0.0.1:$NOSERVER_PORT/"
 export PIKE_RELAY_DEAD_URL="ws://127.0.0.1:$DEAD_PORT/"
+export PIKE_WS_ODDITIES_URL="ws://127.0.0.1:$ODD_PORT"
 export PIKE_SHARE=share PIKE_CREDS='LAB\pike%pike-pass'
 echo "samba :$SMB_PORT, relay $PIKE_RELAY_URL, relay without server $PIKE_RELAY_NOSERVER_URL"
 
@@ -71,7 +76,7 @@ for sig in 'export function connect(relayUrl: string, options: ConnectOptions): 
   'list(path: string): Promise<Entry[]>;' 'export interface PikeError extends Error'; do
   grep -qF "$sig" "$WWW/pkg/pike_wasm.d.ts" || { echo "pike_wasm.d.ts lacks: $sig" >&2; exit 1; }
 done
-HTTP_PORT=$(free_port $((DEAD_PORT + 1)))
+HTTP_PORT=$(free_port $((ODD_PORT + 1)))
 /usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$WWW" "$HTTP_PORT" \
   >"$LAB/http.log" 2>&1 &
 PIDS+=($!)

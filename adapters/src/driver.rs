@@ -304,8 +304,12 @@ where
                         this.wpos += n;
                         progress = true;
                     }
-                    Poll::Ready(_) => {
+                    Poll::Ready(Ok(_)) => {
                         st.conn.handle_eof(now);
+                        break;
+                    }
+                    Poll::Ready(Err(e)) => {
+                        st.conn.handle_transport_error(now, e.to_string());
                         break;
                     }
                     Poll::Pending => break,
@@ -317,8 +321,13 @@ where
             // 2. Input.
             if !st.conn.is_closed() {
                 match Pin::new(&mut this.io).poll_read(cx, &mut this.rbuf) {
-                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                    Poll::Ready(Ok(0)) => {
                         st.conn.handle_eof(Instant::now());
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => {
+                        st.conn
+                            .handle_transport_error(Instant::now(), e.to_string());
                         progress = true;
                     }
                     Poll::Ready(Ok(n)) => {

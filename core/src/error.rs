@@ -17,6 +17,9 @@ pub enum ConnectionError {
     LocallyClosed,
     /// The peer closed the TCP stream.
     Eof,
+    /// The transport failed; the driver's I/O error, as text (a reset, a relay that
+    /// sent something other than bytes, ...).
+    Transport(String),
     /// The peer is not an SMB2/3 server (bad framing or ProtocolId).
     NotSmb(DecodeError),
     /// The peer answered in SMB1 only.
@@ -48,6 +51,7 @@ impl fmt::Display for ConnectionError {
         match self {
             Self::LocallyClosed => f.write_str("connection closed locally"),
             Self::Eof => f.write_str("server closed the connection"),
+            Self::Transport(e) => write!(f, "transport failed: {e}"),
             Self::NotSmb(e) => write!(f, "peer is not an SMB2/3 server ({e})"),
             Self::Smb1Only => f.write_str("peer speaks only SMB1"),
             Self::Decode(e) => write!(f, "undecodable message from server: {e}"),

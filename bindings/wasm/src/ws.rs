@@ -18,7 +18,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use pike::Timer;
 use pike::pike_core::Instant;
@@ -107,19 +107,18 @@ impl WsStream {
                     ))),
                 }
             }),
-            handler(|s, e| {
-                let _ = e.unchecked_into::<Event>();
-                let what = if s.open {
-                    "WebSocket error"
+            // The error event carries no detail; whether the socket ever opened tells a
+            // relay that is not there from one that failed later.
+            handler(|s, _| {
+                let end = if s.open {
+                    (io::ErrorKind::ConnectionReset, "WebSocket error")
                 } else {
-                    "cannot open the WebSocket to the relay"
+                    (
+                        io::ErrorKind::ConnectionRefused,
+                        "cannot open the WebSocket to the relay",
+                    )
                 };
-                let kind = if s.open {
-                    io::ErrorKind::ConnectionReset
-                } else {
-                    io::ErrorKind::ConnectionRefused
-                };
-                s.finish(Err((kind, what.into())));
+                s.finish(Err((end.0, end.1.into())));
             }),
             handler(|s, e| {
                 let ev = e.unchecked_into::<CloseEvent>();

@@ -3,7 +3,8 @@
 //! The browser cannot read the environment, so the targets are baked in at build time
 //! (`.ci/run` sets them): `PIKE_RELAY_URL` (relay pinned to Samba), `PIKE_SHARE`,
 //! `PIKE_CREDS` (`DOMAIN\user%password`), `PIKE_RELAY_DEAD_URL` (nothing listens) and
-//! `PIKE_RELAY_NOSERVER_URL` (a relay whose server port is closed).
+//! `PIKE_RELAY_NOSERVER_URL` (a relay whose server port is closed) and
+//! `PIKE_WS_ODDITIES_URL` (a WebSocket server that misbehaves on purpose).
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Object, Reflect, Uint8Array};
@@ -23,6 +24,8 @@ const DEAD_RELAY: &str = match option_env!("PIKE_RELAY_DEAD_URL") {
     None => "ws://127.0.0.1:9/",
 };
 const NOSERVER_RELAY: Option<&str> = option_env!("PIKE_RELAY_NOSERVER_URL");
+/// A WebSocket server that misbehaves per path (`bindings/wasm/e2e/ws_oddities.py`).
+const ODDITIES: Option<&str> = option_env!("PIKE_WS_ODDITIES_URL");
 const SHARE: &str = match option_env!("PIKE_SHARE") {
     Some(s) => s,
     None => "share",
@@ -274,6 +277,37 @@ async fn relay_without_server_is_a_clean_error() {
         ["CONNECTION_LOST", "TRANSPORT"].contains(&c.as_str()),
         "got {c}"
     );
+}
+
+/// The rejection of `connect` through the oddities server at `path`: (code, message).
+async fn odd(path: &str) -> (String, String) {
+    let Some(base) = ODDITIES else {
+        panic!("PIKE_WS_ODDITIES_URL is not set (.ci/run sets it)");
+    };
+    let Err(e) = connect(format!("{base}{path}"), options(&[])).await else {
+        panic!("connect through {path} succeeded");
+    };
+    (e.code(), e.to_string())
+}
+
+#[wasm_bindgen_test]
+async fn a_text_message_is_a_transport_error() {
+    let (code, msg) = odd("/text").await;
+    assert_eq!(code, "CONNECTION_LOST", "{msg}");
+    assert!(msg.contains("text message"), "{msg}");
+}
+
+#[wasm_bindgen_test]
+async fn a_clean_close_is_end_of_stream() {
+    let (code, msg) = odd("/close").await;
+    assert_eq!(code, "CONNECTION_LOST", "{msg}");
+    assert!(msg.contains("server closed the connection"), "{msg}");
+}
+
+#[wasm_bindgen_test]
+async fn non_smb_bytes_are_not_smb() {
+    let (code, msg) = odd("/notsmb").await;
+    assert_eq!(code, "NOT_SMB", "{msg}");
 }
 
 #[wasm_bindgen_test]

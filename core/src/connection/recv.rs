@@ -34,6 +34,11 @@ impl Connection {
         self.fail(ConnectionError::Eof);
     }
 
+    /// The transport failed with `error` (kept as text for the caller's error).
+    pub fn handle_transport_error(&mut self, _now: Instant, error: impl Into<String>) {
+        self.fail(ConnectionError::Transport(error.into()));
+    }
+
     /// Fires deadlines and keepalives due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed.is_some() {
