@@ -214,6 +214,11 @@ impl ModelServer {
             if want_file && is_dir {
                 return Reply::err(NtStatus::FILE_IS_A_DIRECTORY);
             }
+            // Any existing name collides, whatever its kind (MS-FSA 2.1.5.1.2; Windows'
+            // CreateDirectory over a file fails with ERROR_ALREADY_EXISTS).
+            if d == disposition::CREATE && exists {
+                return Reply::err(NtStatus::OBJECT_NAME_COLLISION);
+            }
             if want_dir && self.files.contains_key(&key) {
                 return Reply::err(NtStatus::NOT_A_DIRECTORY);
             }
