@@ -28,10 +28,10 @@ impl Shared {
         let mut out = Vec::new();
         while self.server.poll_transmit(&mut out).is_some() {}
         self.to_client.push(&out);
-        if !self.to_client.is_empty() || self.server.is_closed() {
-            if let Some(w) = self.reader.take() {
-                w.wake();
-            }
+        if (!self.to_client.is_empty() || self.server.is_closed())
+            && let Some(w) = self.reader.take()
+        {
+            w.wake();
         }
     }
 }
