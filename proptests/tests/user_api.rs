@@ -309,6 +309,15 @@ fn client_connect_stream_negotiates_and_names_the_server() {
             .unwrap();
         let tree = session.tree_connect(&c.share).await.unwrap();
         assert!(tree.root().iterdir().await.unwrap().is_empty());
+        // Following links keeps the futures Send (tokio::spawn insists).
+        let p = tree.path("l");
+        let task = ::tokio::spawn(async move {
+            p.symlink_to("t").await?;
+            assert!(p.is_symlink().await?);
+            assert!(p.stat().await.unwrap_err().is_not_found());
+            p.unlink(false).await
+        });
+        task.await.unwrap().unwrap();
         assert_eq!(
             server.with(|s| s.session_count()),
             1,
