@@ -189,12 +189,11 @@ fn rebuild(path: &str, e: &SymlinkError, server: &str, share: &str) -> Option<St
     }
     // A leading `\` is relative to the root (Windows: of the link's volume; the share's
     // root is the nearest root a client sees), else to the link's directory.
-    let dir = match target.starts_with('\\') {
-        true => "",
-        false => parsed
-            .trim_end_matches('\\')
-            .rsplit_once('\\')
-            .map_or("", |(d, _)| d),
+    let dir = if target.starts_with('\\') {
+        ""
+    } else {
+        let link = parsed.trim_end_matches('\\');
+        link.rsplit_once('\\').map_or("", |(d, _)| d)
     };
     if escapes(dir, target) {
         return None;
