@@ -15,6 +15,7 @@ use std::future::Future;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
+use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use pike_core::auth::Credentials;
 use pike_core::wire::{CreateRequest, CreateResponse, FileId, InfoBuffer, SymlinkReparse};
@@ -22,7 +23,7 @@ use pike_core::{ClientConfig, Request};
 
 use crate::runtime::async_io::{AsyncIoTimer, tcp};
 use crate::runtime::{BoxFuture, Runtime};
-use crate::{ConnectionRef, Driver, Error, Metadata, OpenOptions, ResponseFuture, TreeConnect};
+use crate::{ConnectionRef, Error, Metadata, OpenOptions, ResponseFuture, TreeConnect};
 
 /// Runs a future to completion on this thread (async-io's `block_on`).
 pub fn block_on<F: Future>(f: F) -> F::Output {
@@ -40,6 +41,13 @@ impl Runtime for Blocking {
         AsyncIoTimer
     }
 
+    fn spawn(&self, driver: BoxFuture<'static, ()>) -> std::io::Result<()> {
+        std::thread::Builder::new()
+            .name("pike-driver".into())
+            .spawn(move || async_io::block_on(driver))
+            .map(drop)
+    }
+
     fn start(
         &self,
         host: &str,
@@ -49,11 +57,7 @@ impl Runtime for Blocking {
         let host = host.to_owned();
         Box::pin(async move {
             let stream = tcp(&host, port).await?;
-            let (conn, driver) = Driver::new(stream, AsyncIoTimer, config);
-            std::thread::Builder::new()
-                .name(format!("pike-driver {host}:{port}"))
-                .spawn(move || async_io::block_on(driver))?;
-            Ok(conn)
+            Self.start_stream(stream, config)
         })
     }
 }
@@ -62,6 +66,14 @@ impl TreeConnect {
     /// [`connect`](Self::connect) for blocking code.
     pub fn connect_blocking(&self) -> Result<Tree, Error> {
         block_on(self.connect(Blocking)).map(Tree)
+    }
+
+    /// [`connect_stream`](Self::connect_stream) for blocking code.
+    pub fn connect_stream_blocking<S>(&self, stream: S) -> Result<Tree, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        block_on(self.connect_stream(Blocking, stream)).map(Tree)
     }
 }
 
@@ -83,6 +95,15 @@ impl Client {
     /// Connects to `host:port` and negotiates.
     pub fn connect(&self, host: &str, port: u16) -> Result<Connection, Error> {
         block_on(self.0.connect(host, port)).map(Connection)
+    }
+
+    /// Negotiates over an open byte stream to `server` (see
+    /// [`crate::Client::connect_stream`]).
+    pub fn connect_stream<S>(&self, server: &str, stream: S) -> Result<Connection, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        block_on(self.0.connect_stream(server, stream)).map(Connection)
     }
 }
 
@@ -237,6 +258,8 @@ impl Path {
         fn touch(exist_ok: bool) -> ();
         /// Makes this a symbolic link to `target`.
         fn symlink_to(target: &str) -> ();
+        /// Makes this a symbolic link with exactly `link`.
+        fn symlink_with(link: &SymlinkReparse, directory: bool) -> ();
         /// The link's target.
         fn readlink() -> SymlinkReparse;
     }

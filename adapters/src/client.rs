@@ -15,7 +15,9 @@ use pike_core::wire::{
 };
 use pike_core::{ClientConfig, Compound, Instant, NegotiateInfo, Request, Response, SessionInfo};
 
-use crate::runtime::{Runtime, with_deadline};
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::runtime::{MaybeSend, Runtime, with_deadline};
 use crate::{ConnectionRef, Error, ResponseFuture};
 
 /// Converts a response to the typed body of its command.
@@ -81,19 +83,49 @@ impl<R: Runtime> Client<R> {
 
     /// Connects to `host:port` and negotiates.
     pub async fn connect(&self, host: &str, port: u16) -> Result<Connection, Error> {
-        let mut config = (*self.config).clone();
-        if config.server_name.is_empty() {
-            config.server_name = host.to_owned();
-        }
         let timer = self.runtime.timer();
         let deadline = Instant::now() + self.connect_timeout;
         let raw = with_deadline(
             &timer,
             deadline,
             "TCP connect",
-            self.runtime.start(host, port, Arc::new(config)),
+            self.runtime.start(host, port, self.config_for(host)),
         )
         .await??;
+        Self::negotiate(raw).await
+    }
+
+    /// Negotiates over `stream`, an open byte stream to `server` (an in-memory pipe, a
+    /// WebSocket, a tunnel); the runtime runs its driver. `server` names the server in
+    /// UNC paths unless the configuration already does.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "tokio")]
+    /// # async fn demo() -> Result<(), pike::Error> {
+    /// use tokio_util::compat::TokioAsyncReadCompatExt;
+    /// let tcp = tokio::net::TcpStream::connect("fileserver:445").await?;
+    /// let client = pike::Client::new(pike::runtime::tokio::Tokio);
+    /// let conn = client.connect_stream("fileserver", tcp.compat()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_stream<S>(&self, server: &str, stream: S) -> Result<Connection, Error>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + MaybeSend + 'static,
+    {
+        let raw = self.runtime.start_stream(stream, self.config_for(server))?;
+        Self::negotiate(raw).await
+    }
+
+    /// The configuration for a connection to `server`.
+    fn config_for(&self, server: &str) -> Arc<ClientConfig> {
+        let mut config = (*self.config).clone();
+        if config.server_name.is_empty() {
+            config.server_name = server.to_owned();
+        }
+        Arc::new(config)
+    }
+
+    async fn negotiate(raw: ConnectionRef) -> Result<Connection, Error> {
         let conn = Connection(Arc::new(ConnInner { raw }));
         // The core's request deadline bounds NEGOTIATE against a silent server.
         conn.0.raw.negotiate().await?;

@@ -26,10 +26,24 @@ pub enum Error {
         /// What was expected.
         expected: &'static str,
     },
-    /// An argument the server would never accept (bad open mode, path outside the share).
+    /// An argument the server would never accept (bad open mode, a `**` glob).
     InvalidArgument(String),
     /// The server answered `command` with another command's body.
     UnexpectedResponse(Command),
+    /// Following `path` met more than [`MAX_LINK_HOPS`](crate::MAX_LINK_HOPS) symbolic
+    /// links in a row (most likely a loop).
+    TooManyLinks {
+        /// The path as given.
+        path: String,
+    },
+    /// A symbolic link on `path` leads off this tree (another share or server, or a
+    /// path on the server's own disks), where pike does not follow it.
+    LinkOutsideShare {
+        /// The path as given.
+        path: String,
+        /// The link's target (substitute name).
+        target: String,
+    },
 }
 
 impl Error {
@@ -73,6 +87,14 @@ impl fmt::Display for Error {
             } => write!(f, "{name}={value:?}: expected {expected}"),
             Self::InvalidArgument(what) => f.write_str(what),
             Self::UnexpectedResponse(c) => write!(f, "server answered {} wrongly", c.name()),
+            Self::TooManyLinks { path } => write!(
+                f,
+                "{path}: more than {} symbolic links",
+                crate::MAX_LINK_HOPS
+            ),
+            Self::LinkOutsideShare { path, target } => {
+                write!(f, "{path}: symbolic link to {target} leaves the share")
+            }
         }
     }
 }

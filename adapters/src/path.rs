@@ -1,26 +1,29 @@
 //! A pathlib-style API rooted at a tree: `tree.path("a/b.txt")`. Small operations are
 //! single round trips (related compounds CREATE → … → CLOSE, MS-SMB2 3.2.4.1.4).
 
+//!
+//! Symbolic links the server stops on (STATUS_STOPPED_ON_SYMLINK) are followed by the
+//! client, as a Windows client does: operations on a link's target follow every link on
+//! the path; those on a link itself (`lstat`, `is_symlink`, `readlink`, `unlink`,
+//! `rmdir`, `rename`, `symlink_to`, `mkdir`) follow only the links before its last
+//! component. See `links.rs`.
+
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use pike_core::wire::{
-    CloseRequest, Command, CreateRequest, CreateResponse, FileAttributeTagInformation,
-    FileBasicInformation, FileDispositionInformation, FileId, FileInfoClass,
-    FileInternalInformation, FileRenameInformation, IO_REPARSE_TAG_SYMLINK, InfoBuffer,
-    IoctlRequest, IoctlResponse, NtStatus, QueryDirectoryRequest, QueryDirectoryResponse,
-    QueryInfoRequest, QueryInfoResponse, ReadRequest, RequestBody, SetInfoRequest, SymlinkError,
-    SymlinkReparse, WriteRequest, access, create_options, disposition, file_attributes, fsctl,
-    impersonation, share_access,
+    CloseRequest, Command, CreateRequest, CreateResponse, FileBasicInformation,
+    FileDispositionInformation, FileId, FileInfoClass, FileInternalInformation,
+    FileRenameInformation, InfoBuffer, NtStatus, QueryDirectoryRequest, QueryDirectoryResponse,
+    QueryInfoRequest, QueryInfoResponse, ReadRequest, RequestBody, SetInfoRequest, WriteRequest,
+    access, create_options, disposition, file_attributes, impersonation, share_access,
 };
 use pike_core::{Compound, RequestError, Response};
 
 use crate::client::{decode_error, parse_info, typed};
 use crate::file::read_result;
-use crate::{Error, File, Tree};
+use crate::{Error, File, OpenOptions, Tree};
 
-/// How many links [`Path::resolve`] follows before giving up (as Windows and pike).
-const MAX_LINK_HOPS: usize = 10;
 /// Output buffer for one QUERY_DIRECTORY.
 const DIR_BUFFER: u32 = 64 * 1024;
 
@@ -76,6 +79,12 @@ impl Metadata {
         !self.is_dir()
     }
 
+    /// Whether it has a reparse point (a symbolic link seen with
+    /// [`Path::lstat`], MS-FSCC 2.6 FILE_ATTRIBUTE_REPARSE_POINT).
+    pub fn is_reparse_point(&self) -> bool {
+        self.file_attributes & file_attributes::REPARSE_POINT != 0
+    }
+
     /// Last write time.
     pub fn modified(&self) -> Option<SystemTime> {
         filetime_to_system(self.last_write_time)
@@ -106,12 +115,12 @@ pub struct DirEntry {
 /// A path on a tree (share-relative, `\`-separated on the wire; `/` accepted).
 #[derive(Clone, Debug)]
 pub struct Path {
-    tree: Tree,
-    path: String,
+    pub(crate) tree: Tree,
+    pub(crate) path: String,
 }
 
 /// Joins and normalizes: `/` → `\`, no empty, `.` or leading separators; `..` pops.
-fn normalize(path: &str) -> String {
+pub(crate) fn normalize(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in path.split(['/', '\\']) {
         match c {
@@ -126,7 +135,12 @@ fn normalize(path: &str) -> String {
 }
 
 /// A CREATE of `name` with full sharing.
-fn create(name: &str, desired_access: u32, disposition: u32, options: u32) -> CreateRequest {
+pub(crate) fn create(
+    name: &str,
+    desired_access: u32,
+    disposition: u32,
+    options: u32,
+) -> CreateRequest {
     CreateRequest {
         impersonation_level: impersonation::IMPERSONATION,
         desired_access,
@@ -181,7 +195,7 @@ impl Tree {
     }
 
     /// [`open_do_close`](Self::open_do_close) with each middle part's own result.
-    async fn open_do_close_parts(
+    pub(crate) async fn open_do_close_parts(
         &self,
         create: CreateRequest,
         middle: Vec<RequestBody>,
@@ -246,7 +260,8 @@ impl Path {
         self.tree.id() == other.tree.id() && self.tree.session().id() == other.tree.session().id()
     }
 
-    async fn stat_with(&self, options: u32) -> Result<Metadata, Error> {
+    /// One CREATE → CLOSE of exactly this path (no link followed).
+    async fn stat_here(&self, options: u32) -> Result<Metadata, Error> {
         let c = create(
             &self.path,
             access::FILE_READ_ATTRIBUTES,
@@ -257,33 +272,46 @@ impl Path {
         Ok(Metadata::from_create(&resp))
     }
 
-    /// Times, size and attributes (one round trip), following links.
+    /// Times, size and attributes (one round trip per link), following links.
     pub async fn stat(&self) -> Result<Metadata, Error> {
-        self.stat_with(0).await
+        self.follow_links(|p| async move { p.stat_here(0).await })
+            .await
     }
 
     /// Like [`stat`](Self::stat) but about a link itself.
     pub async fn lstat(&self) -> Result<Metadata, Error> {
-        self.stat_with(create_options::OPEN_REPARSE_POINT).await
+        let opts = create_options::OPEN_REPARSE_POINT;
+        self.follow_links(|p| async move { p.stat_here(opts).await })
+            .await
     }
 
     /// A typed information class of the entry (MS-FSCC 2.4), in one round trip.
     pub async fn query_info<T: InfoBuffer>(&self) -> Result<T, Error> {
-        let c = create(
-            &self.path,
-            access::FILE_READ_ATTRIBUTES | access::FILE_READ_EA | access::READ_CONTROL,
-            disposition::OPEN,
-            0,
-        );
-        let q = QueryInfoRequest::for_class::<T>(FileId::RELATED, DIR_BUFFER);
-        let (_, mut r) = self.tree.open_do_close(c, vec![q.into()]).await?;
-        parse_info(typed::<QueryInfoResponse>(r.remove(0))?)
+        self.follow_links(|p| async move {
+            let c = create(
+                &p.path,
+                access::FILE_READ_ATTRIBUTES | access::FILE_READ_EA | access::READ_CONTROL,
+                disposition::OPEN,
+                0,
+            );
+            let q = QueryInfoRequest::for_class::<T>(FileId::RELATED, DIR_BUFFER);
+            let (_, mut r) = p.tree.open_do_close(c, vec![q.into()]).await?;
+            parse_info(typed::<QueryInfoResponse>(r.remove(0))?)
+        })
+        .await
     }
 
     async fn exists_as(&self, want: impl Fn(&Metadata) -> bool) -> Result<bool, Error> {
         match self.stat().await {
             Ok(m) => Ok(want(&m)),
-            Err(e) if e.is_not_found() || e.status() == Some(NtStatus::STOPPED_ON_SYMLINK) => {
+            // Dangling, looping and unreachable links lead nowhere on this tree.
+            Err(e)
+                if e.is_not_found()
+                    || matches!(
+                        e,
+                        Error::TooManyLinks { .. } | Error::LinkOutsideShare { .. }
+                    ) =>
+            {
                 Ok(false)
             }
             Err(e) => Err(e),
@@ -305,37 +333,16 @@ impl Path {
         self.exists_as(Metadata::is_file).await
     }
 
-    /// Whether it is a symbolic link (reparse tag IO_REPARSE_TAG_SYMLINK).
-    pub async fn is_symlink(&self) -> Result<bool, Error> {
-        let c = create(
-            &self.path,
-            access::FILE_READ_ATTRIBUTES,
-            disposition::OPEN,
-            create_options::OPEN_REPARSE_POINT,
-        );
-        let q = QueryInfoRequest::for_class::<FileAttributeTagInformation>(FileId::RELATED, 64);
-        match self.tree.open_do_close(c, vec![q.into()]).await {
-            Ok((_, mut r)) => {
-                let tag: FileAttributeTagInformation =
-                    parse_info(typed::<QueryInfoResponse>(r.remove(0))?)?;
-                Ok(tag.file_attributes & file_attributes::REPARSE_POINT != 0
-                    && tag.reparse_tag == IO_REPARSE_TAG_SYMLINK)
-            }
-            Err(e) if e.is_not_found() => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     /// The entries of this directory (`.` and `..` left out), complete however many.
     pub async fn iterdir(&self) -> Result<Vec<DirEntry>, Error> {
         self.list("*").await
     }
 
-    /// Entries of this directory matching a server-side wildcard (`*`, `?`).
+    /// Entries of this directory matching a server-side wildcard (`*`, `?`); their
+    /// paths are under this path even when it runs through links.
     async fn list(&self, pattern: &str) -> Result<Vec<DirEntry>, Error> {
         let dir = self
-            .tree
-            .open(&self.path, &OpenOptions::directory())
+            .follow_links(|p| async move { p.open_here(&OpenOptions::directory()).await })
             .await?;
         let class = FileInfoClass::IdBothDirectory;
         let mut out = Vec::new();
@@ -415,16 +422,22 @@ impl Path {
     }
 
     /// Creates this directory; `parents` creates missing ancestors, `exist_ok`
-    /// accepts an existing directory.
+    /// accepts an existing directory (or a link to one).
     pub async fn mkdir(&self, parents: bool, exist_ok: bool) -> Result<(), Error> {
-        let c = create(
-            &self.path,
-            access::FILE_READ_ATTRIBUTES,
-            disposition::CREATE,
-            create_options::DIRECTORY_FILE,
-        );
-        match self.tree.open_do_close(c, vec![]).await {
-            Ok(_) => Ok(()),
+        let made = self
+            .follow_links(|p| async move {
+                // A link in the way is an existing entry, not a way to elsewhere.
+                let c = create(
+                    &p.path,
+                    access::FILE_READ_ATTRIBUTES,
+                    disposition::CREATE,
+                    create_options::DIRECTORY_FILE | create_options::OPEN_REPARSE_POINT,
+                );
+                p.tree.open_do_close(c, vec![]).await.map(drop)
+            })
+            .await;
+        match made {
+            Ok(()) => Ok(()),
             Err(e) if e.status() == Some(NtStatus::OBJECT_NAME_COLLISION) => {
                 if exist_ok && self.is_dir().await? {
                     Ok(())
@@ -446,8 +459,14 @@ impl Path {
         self.open_with(&OpenOptions::from_mode(mode)?).await
     }
 
-    /// Opens with explicit options.
+    /// Opens with explicit options (following links, unless `create_options` has
+    /// FILE_OPEN_REPARSE_POINT: then a last-component link opens as itself).
     pub async fn open_with(&self, options: &OpenOptions) -> Result<File, Error> {
+        self.follow_links(|p| async move { p.open_here(options).await })
+            .await
+    }
+
+    async fn open_here(&self, options: &OpenOptions) -> Result<File, Error> {
         let req = options.create_request(&self.path)?;
         let resp: CreateResponse = self.tree.call(req).await?;
         let mut f = File::new(self.tree.clone(), resp, options.append);
@@ -459,6 +478,11 @@ impl Path {
 
     /// The whole file. Files that fit one READ take one round trip.
     pub async fn read_bytes(&self) -> Result<Vec<u8>, Error> {
+        self.follow_links(|p| async move { p.read_bytes_here().await })
+            .await
+    }
+
+    async fn read_bytes_here(&self) -> Result<Vec<u8>, Error> {
         let chunk = self
             .tree
             .raw()
@@ -477,7 +501,7 @@ impl Path {
             return Ok(data.to_vec());
         }
         // Larger than one READ: a pipelined read of the rest on a fresh handle.
-        let f = self.open("r").await?;
+        let f = self.open_here(&OpenOptions::from_mode("r")?).await?;
         let mut out = data.to_vec();
         let rest = (created.end_of_file - data.len() as u64) as usize;
         out.extend_from_slice(&f.read_at(data.len() as u64, rest).await?);
@@ -487,13 +511,18 @@ impl Path {
 
     /// Replaces the file's contents (creating it). Small files take one round trip.
     pub async fn write_bytes(&self, data: &[u8]) -> Result<(), Error> {
+        self.follow_links(|p| async move { p.write_bytes_here(data).await })
+            .await
+    }
+
+    async fn write_bytes_here(&self, data: &[u8]) -> Result<(), Error> {
         let chunk = self
             .tree
             .raw()
             .with(|c| c.max_write_size())
             .clamp(1, 1 << 20);
         if data.len() > chunk {
-            let f = self.open("w").await?;
+            let f = self.open_here(&OpenOptions::from_mode("w")?).await?;
             f.write_at(0, data).await?;
             return f.close().await;
         }
@@ -528,24 +557,33 @@ impl Path {
         self.write_bytes(text.as_bytes()).await
     }
 
+    /// Renames the entry itself (a link, not its target).
     async fn rename_impl(&self, target: &str, replace: bool) -> Result<Self, Error> {
         let target = self.tree.path(target);
-        let c = create(
-            &self.path,
-            access::DELETE | access::FILE_READ_ATTRIBUTES,
-            disposition::OPEN,
-            0,
-        );
         let info = FileRenameInformation {
             replace_if_exists: replace,
             root_directory: 0,
             file_name: target.path.clone(),
         };
-        self.tree.open_do_close(c, vec![set_info(&info)]).await?;
+        let info = &info;
+        self.follow_links(|p| async move {
+            let c = create(
+                &p.path,
+                access::DELETE | access::FILE_READ_ATTRIBUTES,
+                disposition::OPEN,
+                create_options::OPEN_REPARSE_POINT,
+            );
+            p.tree
+                .open_do_close(c, vec![set_info(info)])
+                .await
+                .map(drop)
+        })
+        .await?;
         Ok(target)
     }
 
-    /// Renames to `target` (share-relative); fails if it exists.
+    /// Renames to `target` (share-relative); fails if it exists. A link is renamed
+    /// itself; links in `target` are not followed.
     pub async fn rename(&self, target: &str) -> Result<Self, Error> {
         self.rename_impl(target, false).await
     }
@@ -555,27 +593,42 @@ impl Path {
         self.rename_impl(target, true).await
     }
 
-    async fn delete(&self, options: u32) -> Result<(), Error> {
-        let c = create(&self.path, access::DELETE, disposition::OPEN, options);
-        let info = FileDispositionInformation {
-            delete_pending: true,
-        };
-        self.tree
-            .open_do_close(c, vec![set_info(&info)])
-            .await
-            .map(drop)
+    /// Deletes the entry itself (a link, not its target).
+    pub(crate) async fn delete(&self, options: u32) -> Result<(), Error> {
+        let opts = options | create_options::OPEN_REPARSE_POINT;
+        self.follow_links(|p| async move {
+            let c = create(&p.path, access::DELETE, disposition::OPEN, opts);
+            let info = FileDispositionInformation {
+                delete_pending: true,
+            };
+            p.tree
+                .open_do_close(c, vec![set_info(&info)])
+                .await
+                .map(drop)
+        })
+        .await
     }
 
-    /// Removes this (empty) directory.
+    /// Removes this (empty) directory, or a directory link itself.
     pub async fn rmdir(&self) -> Result<(), Error> {
         self.delete(create_options::DIRECTORY_FILE).await
     }
 
-    /// Removes this file (a link itself, not its target); `missing_ok` ignores a
-    /// missing file.
+    /// Removes this file or link (the link itself, not its target, be it a file or a
+    /// directory link); `missing_ok` ignores a missing file.
     pub async fn unlink(&self, missing_ok: bool) -> Result<(), Error> {
-        let opts = create_options::NON_DIRECTORY_FILE | create_options::OPEN_REPARSE_POINT;
-        match self.delete(opts).await {
+        let r = match self.delete(create_options::NON_DIRECTORY_FILE).await {
+            // A directory link (Windows `mklink /D`) is a directory with a reparse point.
+            Err(e) if e.status() == Some(NtStatus::FILE_IS_A_DIRECTORY) => {
+                if self.is_symlink().await? {
+                    self.delete(create_options::DIRECTORY_FILE).await
+                } else {
+                    Err(e)
+                }
+            }
+            r => r,
+        };
+        match r {
             Err(e) if missing_ok && e.is_not_found() => Ok(()),
             r => r,
         }
@@ -589,91 +642,24 @@ impl Path {
         } else {
             disposition::CREATE
         };
-        let c = create(&self.path, access::FILE_WRITE_ATTRIBUTES, disp, 0);
-        let now = crate::wall_time().0;
-        let info = FileBasicInformation {
-            last_write_time: now,
-            change_time: now,
-            ..Default::default()
-        };
-        self.tree
-            .open_do_close(c, vec![set_info(&info)])
-            .await
-            .map(drop)
-    }
-
-    /// Makes this path a symbolic link to `target` (relative to the link's directory,
-    /// same share), with FSCTL_SET_REPARSE_POINT (MS-FSCC 2.3.81).
-    pub async fn symlink_to(&self, target: &str) -> Result<(), Error> {
-        let c = create(
-            &self.path,
-            access::FILE_WRITE_ATTRIBUTES | access::FILE_WRITE_DATA | access::DELETE,
-            disposition::CREATE,
-            create_options::OPEN_REPARSE_POINT | create_options::NON_DIRECTORY_FILE,
-        );
-        let link = SymlinkReparse::relative(&target.replace('/', "\\"));
-        let set = IoctlRequest::fsctl(
-            fsctl::FSCTL_SET_REPARSE_POINT,
-            FileId::RELATED,
-            link.to_bytes(),
-            0,
-        );
-        match self.tree.open_do_close(c, vec![set.into()]).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // Do not leave an empty file where the link should be.
-                let _ = self.unlink(true).await;
-                Err(e)
-            }
-        }
-    }
-
-    /// The target of this symbolic link (FSCTL_GET_REPARSE_POINT).
-    pub async fn readlink(&self) -> Result<SymlinkReparse, Error> {
-        let c = create(
-            &self.path,
-            access::FILE_READ_ATTRIBUTES,
-            disposition::OPEN,
-            create_options::OPEN_REPARSE_POINT,
-        );
-        let get = IoctlRequest::fsctl(
-            fsctl::FSCTL_GET_REPARSE_POINT,
-            FileId::RELATED,
-            Bytes::new(),
-            16 * 1024,
-        );
-        let (_, mut r) = self.tree.open_do_close(c, vec![get.into()]).await?;
-        let out: IoctlResponse = typed(r.remove(0))?;
-        SymlinkReparse::decode(&out.output).map_err(|e| decode_error(Command::Ioctl, e))
-    }
-
-    /// The path with every symbolic link the server stops on replaced by its target
-    /// (STATUS_STOPPED_ON_SYMLINK, MS-SMB2 2.2.2.2.1), at most 10 hops. Links the
-    /// server follows itself are invisible to clients and stay as they are.
-    pub async fn resolve(&self) -> Result<Self, Error> {
-        let mut path = self.path.clone();
-        for _ in 0..=MAX_LINK_HOPS {
-            let c = create(&path, access::FILE_READ_ATTRIBUTES, disposition::OPEN, 0);
-            let err = match self.tree.open_do_close(c, vec![]).await {
-                Ok(_) => return Ok(self.tree.path(&path)),
-                Err(Error::Request(RequestError::Status(s)))
-                    if s.status == NtStatus::STOPPED_ON_SYMLINK =>
-                {
-                    s
-                }
-                Err(e) => return Err(e),
+        self.follow_links(|p| async move {
+            let c = create(&p.path, access::FILE_WRITE_ATTRIBUTES, disp, 0);
+            let now = crate::wall_time().0;
+            let info = FileBasicInformation {
+                last_write_time: now,
+                change_time: now,
+                ..Default::default()
             };
-            let link = SymlinkError::from_error(&err.error)
-                .map_err(|e| decode_error(Command::Create, e))?;
-            path = follow(&path, &link)?;
-        }
-        Err(Error::InvalidArgument(format!(
-            "{}: more than {MAX_LINK_HOPS} symbolic links",
-            self.path
-        )))
+            p.tree
+                .open_do_close(c, vec![set_info(&info)])
+                .await
+                .map(drop)
+        })
+        .await
     }
 
-    /// Whether both paths name the same file (FILE_INTERNAL_INFORMATION index).
+    /// Whether both paths name the same file (FILE_INTERNAL_INFORMATION index),
+    /// following links.
     pub async fn samefile(&self, other: &Self) -> Result<bool, Error> {
         if !self.same_tree(other) {
             return Ok(false);
@@ -684,211 +670,15 @@ impl Path {
     }
 }
 
-/// The path after replacing the link component the server stopped on by its target.
-fn follow(path: &str, e: &SymlinkError) -> Result<String, Error> {
-    let units: Vec<u16> = path.encode_utf16().collect();
-    let unparsed = (e.unparsed_path_length as usize / 2).min(units.len());
-    let parsed = String::from_utf16_lossy(&units[..units.len() - unparsed]);
-    let rest = String::from_utf16_lossy(&units[units.len() - unparsed..]);
-    let link_dir = parsed
-        .trim_end_matches('\\')
-        .rsplit_once('\\')
-        .map_or("", |(d, _)| d);
-    let target = &e.link.substitute_name;
-    if !e.link.is_relative() {
-        return Err(Error::InvalidArgument(format!(
-            "{path}: absolute symbolic link to {target} leaves the share"
-        )));
-    }
-    Ok(normalize(&format!("{link_dir}\\{target}\\{rest}")))
-}
-
-/// How to open a file, after `std::fs::OpenOptions`.
-#[derive(Clone, Debug, Default)]
-pub struct OpenOptions {
-    read: bool,
-    write: bool,
-    append: bool,
-    truncate: bool,
-    create: bool,
-    create_new: bool,
-    directory: bool,
-    truncate_after_open: bool,
-    /// Extra CreateOptions bits.
-    pub create_options: u32,
-    /// Extra DesiredAccess bits.
-    pub desired_access: u32,
-}
-
-impl OpenOptions {
-    /// Nothing set (like `std::fs::OpenOptions::new`).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Open an existing directory for listing.
-    pub fn directory() -> Self {
-        Self {
-            read: true,
-            directory: true,
-            ..Self::default()
-        }
-    }
-
-    /// Python's modes: `r`, `r+`, `w`, `w+`, `x`, `x+`, `a`, `a+` (`b` allowed).
-    pub fn from_mode(mode: &str) -> Result<Self, Error> {
-        let m: String = mode.chars().filter(|c| *c != 'b').collect();
-        let plus = m.ends_with('+');
-        let mut o = Self::new();
-        match m.trim_end_matches('+') {
-            "r" => o.read = true,
-            "w" => {
-                o.write = true;
-                o.create = true;
-                o.truncate = true;
-            }
-            "x" => {
-                o.write = true;
-                o.create_new = true;
-            }
-            "a" => {
-                o.write = true;
-                o.append = true;
-                o.create = true;
-            }
-            _ => {
-                return Err(Error::InvalidArgument(format!(
-                    "open mode {mode:?}: expected r, w, x or a, optionally with +"
-                )));
-            }
-        }
-        if plus {
-            o.read = true;
-            o.write = true;
-        }
-        Ok(o)
-    }
-
-    /// Read access.
-    pub fn read(&mut self, on: bool) -> &mut Self {
-        self.read = on;
-        self
-    }
-
-    /// Write access.
-    pub fn write(&mut self, on: bool) -> &mut Self {
-        self.write = on;
-        self
-    }
-
-    /// Writes go to the end of the file.
-    pub fn append(&mut self, on: bool) -> &mut Self {
-        self.append = on;
-        self
-    }
-
-    /// Truncate an existing file.
-    pub fn truncate(&mut self, on: bool) -> &mut Self {
-        self.truncate = on;
-        self
-    }
-
-    /// Create the file if missing.
-    pub fn create(&mut self, on: bool) -> &mut Self {
-        self.create = on;
-        self
-    }
-
-    /// Create the file, failing if it exists.
-    pub fn create_new(&mut self, on: bool) -> &mut Self {
-        self.create_new = on;
-        self
-    }
-
-    /// The CREATE request for `path` (MS-SMB2 2.2.13).
-    pub fn create_request(&self, path: &str) -> Result<CreateRequest, Error> {
-        if !self.read && !self.write && !self.append && self.desired_access == 0 {
-            return Err(Error::InvalidArgument(
-                "open with neither read nor write".into(),
-            ));
-        }
-        let mut acc = self.desired_access | access::FILE_READ_ATTRIBUTES | access::SYNCHRONIZE;
-        if self.read {
-            acc |= access::GENERIC_READ;
-        }
-        if self.write || self.append {
-            acc |= access::GENERIC_WRITE;
-        }
-        let disp = match (self.create_new, self.create, self.truncate) {
-            (true, _, _) => disposition::CREATE,
-            (false, true, true) => disposition::OVERWRITE_IF,
-            (false, true, false) => disposition::OPEN_IF,
-            (false, false, true) => disposition::OVERWRITE,
-            (false, false, false) => disposition::OPEN,
-        };
-        let kind = if self.directory {
-            create_options::DIRECTORY_FILE
-        } else {
-            create_options::NON_DIRECTORY_FILE
-        };
-        Ok(create(
-            &normalize(path),
-            acc,
-            disp,
-            kind | self.create_options,
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pike_core::wire::SYMLINK_FLAG_RELATIVE;
 
     #[test]
     fn normalize_paths() {
         assert_eq!(normalize("/a//b/./c/"), "a\\b\\c");
         assert_eq!(normalize("a\\b\\..\\c"), "a\\c");
         assert_eq!(normalize("../.."), "");
-    }
-
-    #[test]
-    fn modes_map_to_dispositions() {
-        let d = |m: &str| {
-            OpenOptions::from_mode(m)
-                .unwrap()
-                .create_request("f")
-                .unwrap()
-        };
-        assert_eq!(d("r").create_disposition, disposition::OPEN);
-        assert_eq!(d("rb").create_disposition, disposition::OPEN);
-        assert_eq!(d("w").create_disposition, disposition::OVERWRITE_IF);
-        assert_eq!(d("x").create_disposition, disposition::CREATE);
-        assert_eq!(d("a").create_disposition, disposition::OPEN_IF);
-        assert_ne!(d("r+").desired_access & access::GENERIC_WRITE, 0);
-        assert_eq!(d("r").desired_access & access::GENERIC_WRITE, 0);
-        assert!(OpenOptions::from_mode("q").is_err());
-        assert!(OpenOptions::new().create_request("f").is_err());
-    }
-
-    #[test]
-    fn follow_replaces_the_link_component() {
-        let e = |unparsed: &str, target: &str| SymlinkError {
-            unparsed_path_length: (unparsed.encode_utf16().count() * 2) as u16,
-            link: SymlinkReparse {
-                substitute_name: target.into(),
-                print_name: target.into(),
-                flags: SYMLINK_FLAG_RELATIVE,
-            },
-        };
-        assert_eq!(
-            follow("d\\link\\x.txt", &e("\\x.txt", "real")).unwrap(),
-            "d\\real\\x.txt"
-        );
-        assert_eq!(follow("d\\link", &e("", "..\\t")).unwrap(), "t");
-        let mut abs = e("", "\\??\\C:\\x");
-        abs.link.flags = 0;
-        assert!(follow("link", &abs).is_err());
     }
 
     #[test]

@@ -9,8 +9,10 @@ use pike_core::crypto::RustCrypto;
 use pike_core::wire::Dialect;
 use pike_core::{ClientConfig, EncryptionPolicy};
 
-use crate::runtime::Runtime;
-use crate::{Client, Error, Tree};
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::runtime::{MaybeSend, Runtime};
+use crate::{Client, Connection, Error, Tree};
 
 /// Parses a dialect: `2.0.2`, `2.1`, `3.0`, `3.0.2`, `3.1.1`, or pike's names
 /// (`DIALECT_SMB2_002`, `DIALECT_SMB2_1`, `DIALECT_SMB3_0`, `DIALECT_SMB3_0_2`,
@@ -252,6 +254,28 @@ impl TreeConnect {
 
     /// Connects, authenticates and connects the tree, on `runtime`.
     pub async fn connect<R: Runtime>(&self, runtime: R) -> Result<Tree, Error> {
+        let (server, _) = self.names()?;
+        let conn = self
+            .client(runtime)?
+            .connect(server, self.port_number())
+            .await?;
+        self.login(conn).await
+    }
+
+    /// Like [`connect`](Self::connect), over `stream`, an open byte stream to the server
+    /// (see [`Client::connect_stream`]); the port is not used.
+    pub async fn connect_stream<R, S>(&self, runtime: R, stream: S) -> Result<Tree, Error>
+    where
+        R: Runtime,
+        S: AsyncRead + AsyncWrite + Unpin + MaybeSend + 'static,
+    {
+        let (server, _) = self.names()?;
+        let conn = self.client(runtime)?.connect_stream(server, stream).await?;
+        self.login(conn).await
+    }
+
+    /// The server and the share, both required.
+    fn names(&self) -> Result<(&str, &str), Error> {
         let missing = |name| Error::Config {
             name,
             value: String::new(),
@@ -259,11 +283,20 @@ impl TreeConnect {
         };
         let server = self.server.as_deref().ok_or(missing("PIKE_SERVER"))?;
         let share = self.share.as_deref().ok_or(missing("PIKE_SHARE"))?;
-        let mut client = Client::with_config(runtime, self.config()?);
-        if self.client_guid.is_none() {
-            client = client.random_client_guid();
-        }
-        let conn = client.connect(server, self.port_number()).await?;
+        Ok((server, share))
+    }
+
+    fn client<R: Runtime>(&self, runtime: R) -> Result<Client<R>, Error> {
+        let client = Client::with_config(runtime, self.config()?);
+        Ok(match self.client_guid {
+            Some(_) => client,
+            None => client.random_client_guid(),
+        })
+    }
+
+    /// Authenticates on `conn` and connects the share.
+    async fn login(&self, conn: Connection) -> Result<Tree, Error> {
+        let (_, share) = self.names()?;
         let session = match &self.creds {
             Some(c) => conn.login(c.clone()).await?,
             None => conn.login_anonymous().await?,

@@ -4,7 +4,9 @@
 //! [`Pair`] wires it to a [`pike_core::Connection`] through seeded, chunking pipes and
 //! drives both with virtual time, so whole exchanges run offline and reproducibly.
 //! [`Snapshot`] records a client state once and restores it cheaply (for fuzzing).
+//! [`loopback`] puts the server behind a `futures_io` stream, for whole client stacks.
 
+pub mod loopback;
 pub mod model_server;
 pub mod pair;
 pub mod snapshot;

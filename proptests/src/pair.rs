@@ -101,8 +101,20 @@ impl Pipe {
 
     /// The next chunk to deliver: tiny, MTU-sized or large (which coalesces messages).
     pub fn next_chunk(&mut self) -> Option<&[u8]> {
+        self.chunk(usize::MAX)
+    }
+
+    /// Delivers the next chunk, at most `buf.len()` bytes of it, into `buf` (as a
+    /// socket read would); returns its length.
+    pub fn read_into(&mut self, buf: &mut [u8]) -> usize {
+        let chunk = self.chunk(buf.len()).unwrap_or_default();
+        buf[..chunk.len()].copy_from_slice(chunk);
+        chunk.len()
+    }
+
+    fn chunk(&mut self, limit: usize) -> Option<&[u8]> {
         let left = self.pending();
-        if left == 0 {
+        if left == 0 || limit == 0 {
             return None;
         }
         let max = match self.rng.below(8) {
@@ -111,7 +123,7 @@ impl Pipe {
             4..=6 => 1 + self.rng.below(256 * 1024),
             _ => left as u64,
         } as usize;
-        let n = max.min(left);
+        let n = max.min(left).min(limit);
         let start = self.pos;
         self.pos += n;
         self.delivered += n as u64;

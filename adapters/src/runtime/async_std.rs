@@ -10,7 +10,7 @@ use pike_core::ClientConfig;
 
 use super::async_io::AsyncIoTimer;
 use super::{BoxFuture, Runtime};
-use crate::{ConnectionRef, Driver, Error};
+use crate::{ConnectionRef, Error};
 
 /// The async-std runtime. Deprecated with async-std itself; prefer smol.
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,6 +23,11 @@ impl Runtime for AsyncStd {
         AsyncIoTimer
     }
 
+    fn spawn(&self, driver: BoxFuture<'static, ()>) -> std::io::Result<()> {
+        async_std::task::spawn(driver);
+        Ok(())
+    }
+
     fn start(
         &self,
         host: &str,
@@ -33,9 +38,7 @@ impl Runtime for AsyncStd {
         Box::pin(async move {
             let stream = async_std::net::TcpStream::connect((host.as_str(), port)).await?;
             stream.set_nodelay(true)?;
-            let (conn, driver) = Driver::new(stream, AsyncIoTimer, config);
-            async_std::task::spawn(driver);
-            Ok(conn)
+            Self.start_stream(stream, config)
         })
     }
 }

@@ -6,7 +6,7 @@ use pike_core::ClientConfig;
 
 use super::async_io::AsyncIoTimer;
 use super::{BoxFuture, Runtime};
-use crate::{ConnectionRef, Driver, Error};
+use crate::{ConnectionRef, Error};
 
 /// The smol runtime (its global executor).
 #[derive(Clone, Copy, Debug, Default)]
@@ -19,6 +19,11 @@ impl Runtime for Smol {
         AsyncIoTimer
     }
 
+    fn spawn(&self, driver: BoxFuture<'static, ()>) -> std::io::Result<()> {
+        smol::spawn(driver).detach();
+        Ok(())
+    }
+
     fn start(
         &self,
         host: &str,
@@ -29,9 +34,7 @@ impl Runtime for Smol {
         Box::pin(async move {
             let stream = smol::net::TcpStream::connect((host.as_str(), port)).await?;
             stream.set_nodelay(true)?;
-            let (conn, driver) = Driver::new(stream, AsyncIoTimer, config);
-            smol::spawn(driver).detach();
-            Ok(conn)
+            Self.start_stream(stream, config)
         })
     }
 }

@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use super::{BoxFuture, Runtime};
-use crate::{ConnectionRef, Driver, Error, Timer};
+use crate::{ConnectionRef, Error, Timer};
 
 /// The tokio runtime (the current one, found with `tokio::spawn`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -32,6 +32,11 @@ impl Runtime for Tokio {
         TokioTimer
     }
 
+    fn spawn(&self, driver: BoxFuture<'static, ()>) -> std::io::Result<()> {
+        tokio::spawn(driver);
+        Ok(())
+    }
+
     fn start(
         &self,
         host: &str,
@@ -43,9 +48,7 @@ impl Runtime for Tokio {
             let stream = TcpStream::connect((host.as_str(), port)).await?;
             // One write per batch of frames: Nagle would hold back the next request.
             stream.set_nodelay(true)?;
-            let (conn, driver) = Driver::new(stream.compat(), TokioTimer, config);
-            tokio::spawn(driver);
-            Ok(conn)
+            Self.start_stream(stream.compat(), config)
         })
     }
 }

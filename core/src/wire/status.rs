@@ -78,6 +78,7 @@ impl NtStatus {
     pub const REQUEST_OUT_OF_SEQUENCE: Self = Self(0xc000042a);
     pub const INVALID_DEVICE_STATE: Self = Self(0xc0000184);
     pub const NOT_A_REPARSE_POINT: Self = Self(0xc0000275);
+    pub const IO_REPARSE_DATA_INVALID: Self = Self(0xc0000278);
     pub const FS_DRIVER_REQUIRED: Self = Self(0xc000019c);
     pub const OPLOCK_NOT_GRANTED: Self = Self(0xc00000e2);
     pub const INVALID_OPLOCK_PROTOCOL: Self = Self(0xc00000e3);
@@ -176,6 +177,7 @@ impl NtStatus {
             0xc000042a => "STATUS_REQUEST_OUT_OF_SEQUENCE",
             0xc0000184 => "STATUS_INVALID_DEVICE_STATE",
             0xc0000275 => "STATUS_NOT_A_REPARSE_POINT",
+            0xc0000278 => "STATUS_IO_REPARSE_DATA_INVALID",
             0xc000019c => "STATUS_FS_DRIVER_REQUIRED",
             0xc00000e2 => "STATUS_OPLOCK_NOT_GRANTED",
             0xc00000e3 => "STATUS_INVALID_OPLOCK_PROTOCOL",

@@ -109,7 +109,7 @@ impl ModelServer {
     }
 
     /// Direct children of directory `key`: (name, is_dir), sorted.
-    fn children(&self, key: &str) -> Vec<(String, bool)> {
+    pub(super) fn children(&self, key: &str) -> Vec<(String, bool)> {
         let prefix = if key.is_empty() {
             String::new()
         } else {
@@ -151,7 +151,7 @@ impl ModelServer {
         })
     }
 
-    fn touch(&mut self, key: &str) {
+    pub(super) fn touch(&mut self, key: &str) {
         self.meta(key);
         let time = self.time;
         if let Some(m) = self.meta.get_mut(key) {
@@ -166,12 +166,7 @@ impl ModelServer {
         } else {
             self.files.get(key).map_or(0, |d| d.len() as u64)
         };
-        let mut attrs = m.attributes;
-        attrs |= if dir {
-            file_attributes::DIRECTORY
-        } else {
-            file_attributes::ARCHIVE
-        };
+        let attrs = self.attributes(key, dir, m.attributes);
         DirectoryEntry {
             file_index: 0,
             creation_time: m.created,
@@ -181,7 +176,8 @@ impl ModelServer {
             end_of_file: eof,
             allocation_size: eof.next_multiple_of(4096),
             file_attributes: attrs,
-            ea_size: 0,
+            // The reparse tag in place of EaSize on a reparse point (MS-FSCC 2.4.17).
+            ea_size: self.reparse_tag(key).unwrap_or(0),
             short_name: String::new(),
             file_id: m.index,
             file_name: name.to_owned(),
@@ -203,6 +199,10 @@ impl ModelServer {
         if want_dir && want_file {
             return Reply::err(NtStatus::INVALID_PARAMETER);
         }
+        let open_reparse_point = c.create_options & create_options::OPEN_REPARSE_POINT != 0;
+        if let Some(stop) = self.link_on_path(&c.name, open_reparse_point) {
+            return self.stopped_on_symlink(&stop);
+        }
         if self.delete_pending.contains(&key) {
             return Reply::err(NtStatus::DELETE_PENDING);
         }
@@ -213,6 +213,11 @@ impl ModelServer {
         if is_dir || want_dir {
             if want_file && is_dir {
                 return Reply::err(NtStatus::FILE_IS_A_DIRECTORY);
+            }
+            // Any existing name collides, whatever its kind (MS-FSA 2.1.5.1.2; Windows'
+            // CreateDirectory over a file fails with ERROR_ALREADY_EXISTS).
+            if d == disposition::CREATE && exists {
+                return Reply::err(NtStatus::OBJECT_NAME_COLLISION);
             }
             if want_dir && self.files.contains_key(&key) {
                 return Reply::err(NtStatus::NOT_A_DIRECTORY);
@@ -286,12 +291,7 @@ impl ModelServer {
         } else {
             self.files.get(&key).map_or(0, |d| d.len() as u64)
         };
-        let attrs = m.attributes
-            | if dir {
-                file_attributes::DIRECTORY
-            } else {
-                file_attributes::ARCHIVE
-            };
+        let attrs = self.attributes(&key, dir, m.attributes);
         self.opens.insert(
             fid,
             Open {
@@ -343,11 +343,7 @@ impl ModelServer {
                 change_time: m.written,
                 allocation_size: eof.next_multiple_of(4096),
                 end_of_file: eof,
-                file_attributes: if open.is_dir {
-                    file_attributes::DIRECTORY
-                } else {
-                    file_attributes::ARCHIVE
-                },
+                file_attributes: self.attributes(&key, open.is_dir, m.attributes),
             };
         }
         Reply::ok(r)
@@ -382,6 +378,7 @@ impl ModelServer {
         self.files.remove(key);
         self.dirs.remove(key);
         self.meta.remove(key);
+        self.links.remove(key);
         let filter = if was_dir {
             completion_filter::DIR_NAME
         } else {
@@ -640,12 +637,7 @@ impl ModelServer {
         } else {
             self.files.get(key).map_or(0, |d| d.len() as u64)
         };
-        let attrs = m.attributes
-            | if dir {
-                file_attributes::DIRECTORY
-            } else {
-                file_attributes::ARCHIVE
-            };
+        let attrs = self.attributes(key, dir, m.attributes);
         let basic = FileBasicInformation {
             creation_time: m.created,
             last_access_time: m.written,
@@ -744,7 +736,7 @@ impl ModelServer {
                 bytes(&|o| {
                     FileAttributeTagInformation {
                         file_attributes: attrs,
-                        reparse_tag: 0,
+                        reparse_tag: self.reparse_tag(key).unwrap_or(0),
                     }
                     .encode(o)
                 }),
@@ -885,8 +877,11 @@ impl ModelServer {
                         set(b.creation_time, &mut m.created);
                         set(b.last_write_time, &mut m.written);
                         if b.file_attributes != 0 {
+                            // Kind and reparse point are not attributes one sets.
                             m.attributes = b.file_attributes
-                                & !(file_attributes::DIRECTORY | file_attributes::ARCHIVE);
+                                & !(file_attributes::DIRECTORY
+                                    | file_attributes::ARCHIVE
+                                    | file_attributes::REPARSE_POINT);
                         }
                     }
                     self.notify_change(&key, action::MODIFIED, completion_filter::ATTRIBUTES);
@@ -964,6 +959,11 @@ impl ModelServer {
         if dir && target.starts_with(&format!("{key}\\")) {
             return NtStatus::INVALID_PARAMETER;
         }
+        // The server follows no link, in a rename target either; one in the target's
+        // place is replaced like a file.
+        if self.link_on_path(&r.file_name, true).is_some() {
+            return NtStatus::OBJECT_PATH_NOT_FOUND;
+        }
         let target_is_dir = self.is_dir(&target);
         if target_is_dir || self.files.contains_key(&target) {
             if !r.replace_if_exists {
@@ -978,6 +978,7 @@ impl ModelServer {
             }
             self.files.remove(&target);
             self.meta.remove(&target);
+            self.links.remove(&target);
         }
         // Move the entry (and, for a directory, everything under it) and its opens.
         let moved = |k: &str| -> Option<String> {
@@ -1018,6 +1019,16 @@ impl ModelServer {
         for k in metas {
             let m = self.meta.remove(&k).expect("listed");
             self.meta.insert(moved(&k).expect("listed"), m);
+        }
+        let links: Vec<String> = self
+            .links
+            .keys()
+            .filter(|k| moved(k).is_some())
+            .cloned()
+            .collect();
+        for k in links {
+            let l = self.links.remove(&k).expect("listed");
+            self.links.insert(moved(&k).expect("listed"), l);
         }
         for o in self.opens.values_mut() {
             if let Some(to) = o.name.as_deref().and_then(moved) {

@@ -11,7 +11,8 @@
 //! TREE_CONNECT), `fs` (the in-memory file system: CREATE, CLOSE, FLUSH, READ, WRITE,
 //! QUERY_DIRECTORY, QUERY_INFO, SET_INFO, LOCK) and `pending` (CHANGE_NOTIFY and blocking
 //! LOCK going async, CANCEL, oplocks and leases with their breaks and acknowledgments,
-//! IOCTL); LOGOFF, TREE_DISCONNECT and ECHO are handled here.
+//! IOCTL) and `links` (symbolic links: reparse points the server stops on); LOGOFF,
+//! TREE_DISCONNECT and ECHO are handled here.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -34,13 +35,14 @@ use pike_core::wire::{
     HEADER_LEN, Header, HeaderFlags, LogoffResponse, MAX_FRAME_LEN, NegotiateContext,
     NegotiateRequest, NegotiateResponse, NtStatus, ReadRequest, ReadResponse, RequestBody,
     ResponseBody, SecurityMode, SessionFlags, SessionId, SessionSetupRequest, SessionSetupResponse,
-    ShareFlags, TreeConnectRequest, TreeConnectResponse, TreeDisconnectResponse, TreeId,
-    WriteRequest, WriteResponse, classify, create_action, create_options, disposition,
+    ShareFlags, SymlinkReparse, TreeConnectRequest, TreeConnectResponse, TreeDisconnectResponse,
+    TreeId, WriteRequest, WriteResponse, classify, create_action, create_options, disposition,
     file_attributes, frame_header, oplock_level, share_type,
 };
 
 mod auth;
 mod fs;
+mod links;
 mod pending;
 
 use fs::{ByteLock, Listing, Meta};
@@ -260,6 +262,8 @@ struct Reply {
     park: Option<Waiting>,
     /// ErrorData of the ERROR body.
     error_data: Option<Bytes>,
+    /// ErrorContextCount: `error_data` holds that many 3.1.1 error contexts.
+    error_context_count: u8,
 }
 
 /// Where a request sits in its chain.
@@ -289,6 +293,7 @@ impl Reply {
             tree_id: None,
             park: None,
             error_data: None,
+            error_context_count: 0,
         }
     }
 
@@ -300,6 +305,7 @@ impl Reply {
             tree_id: None,
             park: None,
             error_data: None,
+            error_context_count: 0,
         }
     }
 }
@@ -325,6 +331,8 @@ pub struct ModelServer {
     /// Explicitly created directories (parents of stored paths exist implicitly).
     dirs: BTreeSet<String>,
     meta: HashMap<String, Meta>,
+    /// Symbolic links: files or directories with a reparse point.
+    links: BTreeMap<String, SymlinkReparse>,
     next_index: u64,
     /// Paths deleted when their last open closes (MS-FSA DeletePending).
     delete_pending: BTreeSet<String>,
@@ -417,6 +425,7 @@ impl ModelServer {
             files: BTreeMap::new(),
             dirs: BTreeSet::new(),
             meta: HashMap::new(),
+            links: BTreeMap::new(),
             next_index: 0x1000,
             delete_pending: BTreeSet::new(),
             locks: Vec::new(),
@@ -605,6 +614,11 @@ impl ModelServer {
     /// Mutable access to the file system, to seed content.
     pub fn files_mut(&mut self) -> &mut BTreeMap<String, Vec<u8>> {
         &mut self.files
+    }
+
+    /// Symbolic links by path (names as in [`files`](Self::files)).
+    pub fn symlinks(&self) -> &BTreeMap<String, SymlinkReparse> {
+        &self.links
     }
 
     /// Open handles.
@@ -1199,7 +1213,7 @@ impl ModelServer {
         match (&reply.body, reply.error_data) {
             (Some(b), _) => b.encode(&mut out, 0),
             (None, data) => ErrorResponse {
-                error_context_count: 0,
+                error_context_count: reply.error_context_count,
                 error_data: data.unwrap_or_default(),
             }
             .encode(&mut out, 0),

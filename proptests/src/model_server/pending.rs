@@ -647,6 +647,8 @@ impl ModelServer {
             fsctl::FSCTL_QUERY_NETWORK_INTERFACE_INFO | fsctl::FSCTL_PIPE_WAIT => {
                 Reply::err(NtStatus::NOT_SUPPORTED)
             }
+            fsctl::FSCTL_SET_REPARSE_POINT => self.set_reparse_point(fid, req),
+            fsctl::FSCTL_GET_REPARSE_POINT => self.get_reparse_point(fid, req),
             // Everything else acts on an open first.
             _ if !self.opens.contains_key(&fid) => Reply::err(NtStatus::FILE_CLOSED),
             _ => Reply::err(NtStatus::NOT_SUPPORTED),
