@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use pike::pike_core::ClientConfig;
 use pike::runtime::{BoxFuture, Runtime};
-use pike::{ConnectionRef, Driver, Error};
+use pike::{ConnectionRef, Error};
 
 use crate::timer::JsTimer;
 use crate::ws::WsStream;
@@ -36,18 +36,18 @@ impl Runtime for Browser {
         JsTimer
     }
 
+    fn spawn(&self, driver: BoxFuture<'static, ()>) -> std::io::Result<()> {
+        wasm_bindgen_futures::spawn_local(driver);
+        Ok(())
+    }
+
     fn start(
         &self,
         _host: &str,
         _port: u16,
         config: Arc<ClientConfig>,
     ) -> BoxFuture<'static, Result<ConnectionRef, Error>> {
-        let url = self.relay_url.clone();
-        Box::pin(async move {
-            let stream = WsStream::connect(&url).await?;
-            let (conn, driver) = Driver::new(stream, JsTimer, config);
-            wasm_bindgen_futures::spawn_local(driver);
-            Ok(conn)
-        })
+        let (this, url) = (self.clone(), self.relay_url.clone());
+        Box::pin(async move { this.start_stream(WsStream::connect(&url).await?, config) })
     }
 }

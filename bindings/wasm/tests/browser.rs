@@ -291,7 +291,7 @@ async fn odd(path: &str) -> (String, String) {
 }
 
 #[wasm_bindgen_test]
-async fn a_text_message_is_a_transport_error() {
+async fn a_text_message_fails_the_connection_with_the_reason() {
     let (code, msg) = odd("/text").await;
     assert_eq!(code, "CONNECTION_LOST", "{msg}");
     assert!(msg.contains("text message"), "{msg}");
