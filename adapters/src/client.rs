@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use pike_core::auth::{Authenticator, Credentials, Spnego};
 use pike_core::crypto::RustCrypto;
 use pike_core::wire::{
@@ -25,15 +26,19 @@ pub(crate) fn typed<T: TryFrom<ResponseBody, Error = ResponseBody>>(
     T::try_from(r.body).map_err(|b| Error::UnexpectedResponse(b.command()))
 }
 
-/// A response body of `command` that could not be decoded further.
-pub(crate) fn decode_error(command: Command, error: DecodeError) -> Error {
-    Error::Request(pike_core::RequestError::Decode { command, error })
+/// A buffer inside a response to `command` that could not be decoded further.
+pub(crate) fn decode_error(command: Command, error: DecodeError, packet: &Bytes) -> Error {
+    Error::Request(pike_core::RequestError::Decode {
+        command,
+        error,
+        packet: packet.clone(),
+    })
 }
 
 /// Decodes a QUERY_INFO output as the typed class `T`.
 pub(crate) fn parse_info<T: InfoBuffer>(q: QueryInfoResponse) -> Result<T, Error> {
     q.parse::<T>()
-        .map_err(|e| decode_error(Command::QueryInfo, e))
+        .map_err(|e| decode_error(Command::QueryInfo, e, &q.output))
 }
 
 /// Settings shared by every connection a client opens.

@@ -359,7 +359,7 @@ impl Path {
             };
             let entries = r
                 .entries(class)
-                .map_err(|e| decode_error(Command::QueryDirectory, e))?;
+                .map_err(|e| decode_error(Command::QueryDirectory, e, &r.output))?;
             if entries.is_empty() {
                 break;
             }
@@ -644,7 +644,8 @@ impl Path {
         );
         let (_, mut r) = self.tree.open_do_close(c, vec![get.into()]).await?;
         let out: IoctlResponse = typed(r.remove(0))?;
-        SymlinkReparse::decode(&out.output).map_err(|e| decode_error(Command::Ioctl, e))
+        SymlinkReparse::decode(&out.output)
+            .map_err(|e| decode_error(Command::Ioctl, e, &out.output))
     }
 
     /// The path with every symbolic link the server stops on replaced by its target
@@ -664,7 +665,7 @@ impl Path {
                 Err(e) => return Err(e),
             };
             let link = SymlinkError::from_error(&err.error)
-                .map_err(|e| decode_error(Command::Create, e))?;
+                .map_err(|e| decode_error(Command::Create, e, &err.error.error_data))?;
             path = follow(&path, &link)?;
         }
         Err(Error::InvalidArgument(format!(

@@ -26,7 +26,7 @@ pub mod error;
 
 pub use config::{ClientConfig, EncryptionPolicy};
 pub use connection::{
-    Compound, Connection, CreditStats, Event, HeaderOverrides, NegotiateInfo, Request, RequestId,
-    Response, SessionInfo,
+    Compound, Connection, CreditStats, Event, HeaderOverrides, Hook, HookEvent, HookId, HookPoint,
+    NegotiateInfo, Request, RequestId, Response, SessionInfo,
 };
 pub use error::{ConnectionError, RequestError, StatusError, UsageError};
