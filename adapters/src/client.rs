@@ -3,6 +3,7 @@
 //! disconnects without blocking, and the connection closes once its last handle is gone
 //! and what they queued has been answered.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -14,8 +15,12 @@ use pike_core::wire::{
     Command, DecodeError, Dialect, InfoBuffer, LogoffRequest, QueryInfoResponse, ResponseBody,
     SessionId, TreeConnectRequest, TreeConnectResponse, TreeDisconnectRequest, TreeId,
 };
-use pike_core::{ClientConfig, Compound, Instant, NegotiateInfo, Request, Response, SessionInfo};
+use pike_core::{
+    ClientConfig, Compound, Hook, Instant, NegotiateInfo, Request, Response, SessionInfo,
+};
 
+use crate::diag::Diagnostics;
+use crate::hooks::{HookGuard, HookList};
 use crate::runtime::{Runtime, with_deadline};
 use crate::{ConnectionRef, Error, ResponseFuture};
 
@@ -41,12 +46,15 @@ pub(crate) fn parse_info<T: InfoBuffer>(q: QueryInfoResponse) -> Result<T, Error
         .map_err(|e| decode_error(Command::QueryInfo, e, &q.output))
 }
 
-/// Settings shared by every connection a client opens.
+/// Settings shared by every connection a client opens, and hooks that run on each.
+/// Clones share the hooks.
 #[derive(Clone, Debug)]
 pub struct Client<R: Runtime> {
     runtime: R,
     config: Arc<ClientConfig>,
     connect_timeout: Duration,
+    hooks: HookList,
+    diagnostics: Diagnostics,
 }
 
 impl<R: Runtime> Client<R> {
@@ -62,6 +70,8 @@ impl<R: Runtime> Client<R> {
             runtime,
             config: Arc::new(config),
             connect_timeout,
+            hooks: HookList::default(),
+            diagnostics: Diagnostics::default(),
         }
     }
 
@@ -84,12 +94,31 @@ impl<R: Runtime> Client<R> {
         &self.config
     }
 
+    /// Adds a hook to every connection of this client, present and future, after the
+    /// connection's own hooks; it runs until the guard drops. See [`Hook`] for the points.
+    pub fn add_hook(&self, hook: Hook) -> HookGuard {
+        self.hooks.add(hook)
+    }
+
+    /// Logs one line per PDU through `tracing` (overrides `PIKE_TRACE`).
+    pub fn trace(mut self, on: bool) -> Self {
+        self.diagnostics.trace = Some(on);
+        self
+    }
+
+    /// Writes each connection's plaintext to a pcap file, or not (overrides `PIKE_PCAP`).
+    pub fn pcap(mut self, path: Option<PathBuf>) -> Self {
+        self.diagnostics.pcap = Some(path);
+        self
+    }
+
     /// Connects to `host:port` and negotiates.
     pub async fn connect(&self, host: &str, port: u16) -> Result<Connection, Error> {
         let mut config = (*self.config).clone();
         if config.server_name.is_empty() {
             config.server_name = host.to_owned();
         }
+        let diagnostics = self.diagnostics.resolve()?;
         let timer = self.runtime.timer();
         let deadline = Instant::now() + self.connect_timeout;
         let raw = with_deadline(
@@ -99,7 +128,15 @@ impl<R: Runtime> Client<R> {
             self.runtime.start(host, port, Arc::new(config)),
         )
         .await??;
-        let conn = Connection(Arc::new(ConnInner { raw }));
+        let hooks = HookList::default();
+        // Before NEGOTIATE: diagnostics first (they see responses before any rewrite),
+        // then the connection's hooks, then the client's.
+        raw.with(|c| {
+            diagnostics.install(c, host);
+            c.add_hook(hooks.dispatcher());
+            c.add_hook(self.hooks.dispatcher());
+        });
+        let conn = Connection(Arc::new(ConnInner { raw, hooks }));
         // The core's request deadline bounds NEGOTIATE against a silent server.
         conn.0.raw.negotiate().await?;
         Ok(conn)
@@ -109,6 +146,7 @@ impl<R: Runtime> Client<R> {
 #[derive(Debug)]
 struct ConnInner {
     raw: ConnectionRef,
+    hooks: HookList,
 }
 
 impl Drop for ConnInner {
@@ -125,6 +163,12 @@ impl Connection {
     /// The shared connection handle: build → submit → await any request yourself.
     pub fn raw(&self) -> &ConnectionRef {
         &self.0.raw
+    }
+
+    /// Adds a hook to this connection; it runs before the client's hooks, until the
+    /// guard drops. See [`Hook`] for the points.
+    pub fn add_hook(&self, hook: Hook) -> HookGuard {
+        self.0.hooks.add(hook)
     }
 
     /// The negotiated dialect.

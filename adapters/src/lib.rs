@@ -35,9 +35,11 @@
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
+mod diag;
 mod driver;
 mod error;
 mod file;
+mod hooks;
 mod path;
 pub mod runtime;
 mod tree_connect;
@@ -46,8 +48,10 @@ pub use client::{Client, Connection, Session, Tree};
 pub use driver::{ConnectionRef, Driver, ResponseFuture, Timer};
 pub use error::Error;
 pub use file::File;
+pub use hooks::HookGuard;
 pub use path::{DirEntry, Metadata, OpenOptions, Path, filetime_to_system};
 pub use pike_core;
+pub use pike_core::{Hook, HookEvent, HookPoint};
 pub use tree_connect::{TreeConnect, parse_bool, parse_creds, parse_dialect};
 
 /// 32 bytes of OS entropy for a connection's seed (the core never reads the OS itself).

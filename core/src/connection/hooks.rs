@@ -93,6 +93,7 @@ impl HookEvent<'_> {
 }
 
 type HookFn = Box<dyn FnMut(&mut HookEvent<'_>) + Send>;
+type WantsFn = Box<dyn Fn(HookPoint) -> bool + Send>;
 
 /// Caller code run at one point (or every point), built with the typed constructors
 /// and added with [`Connection::add_hook`].
@@ -128,6 +129,8 @@ type HookFn = Box<dyn FnMut(&mut HookEvent<'_>) + Send>;
 pub struct Hook {
     /// `None`: every point.
     point: Option<HookPoint>,
+    /// For dispatchers: whether they currently have anything at a point.
+    wants: Option<WantsFn>,
     f: HookFn,
 }
 
@@ -144,6 +147,21 @@ impl Hook {
     pub fn new(f: impl FnMut(&mut HookEvent<'_>) + Send + 'static) -> Self {
         Self {
             point: None,
+            wants: None,
+            f: Box::new(f),
+        }
+    }
+
+    /// A hook that forwards every point to hooks held elsewhere (the `pike` crate's
+    /// client and connection layers). `wants` says whether any of them runs at a point:
+    /// where none does, the connection skips the copies that point costs.
+    pub fn dispatch(
+        wants: impl Fn(HookPoint) -> bool + Send + 'static,
+        f: impl FnMut(&mut HookEvent<'_>) + Send + 'static,
+    ) -> Self {
+        Self {
+            point: None,
+            wants: Some(Box::new(wants)),
             f: Box::new(f),
         }
     }
@@ -223,13 +241,14 @@ impl Hook {
     fn at(point: HookPoint, f: impl FnMut(&mut HookEvent<'_>) + Send + 'static) -> Self {
         Self {
             point: Some(point),
+            wants: None,
             f: Box::new(f),
         }
     }
 
-    /// The point this hook runs at; `None` for every point.
-    pub fn point(&self) -> Option<HookPoint> {
-        self.point
+    /// Whether the hook runs at `point`.
+    pub fn runs_at(&self, point: HookPoint) -> bool {
+        self.point.is_none_or(|p| p == point) && self.wants.as_ref().is_none_or(|w| w(point))
     }
 
     /// Runs the hook on `event` if it belongs to its point (for dispatchers that hold
@@ -251,9 +270,7 @@ pub(super) struct Hooks {
 impl Hooks {
     /// Whether any hook runs at `point` (so the connection can skip copies for it).
     pub(super) fn is_active(&self, point: HookPoint) -> bool {
-        self.list
-            .iter()
-            .any(|(_, h)| h.point.is_none_or(|p| p == point))
+        self.list.iter().any(|(_, h)| h.runs_at(point))
     }
 
     pub(super) fn run(&mut self, event: &mut HookEvent<'_>) {
