@@ -252,6 +252,23 @@ impl TreeConnect {
 
     /// Connects, authenticates and connects the tree, on `runtime`.
     pub async fn connect<R: Runtime>(&self, runtime: R) -> Result<Tree, Error> {
+        self.connect_with(&self.client(runtime)?).await
+    }
+
+    /// The [`Client`] [`connect`](Self::connect) would use: add hooks to it (they then
+    /// see NEGOTIATE and SESSION_SETUP too), then [`connect_with`](Self::connect_with).
+    pub fn client<R: Runtime>(&self, runtime: R) -> Result<Client<R>, Error> {
+        let client = Client::with_config(runtime, self.config()?);
+        Ok(if self.client_guid.is_none() {
+            client.random_client_guid()
+        } else {
+            client
+        })
+    }
+
+    /// Connects, authenticates and connects the tree through `client` (its settings
+    /// and hooks; this builder's server, port, credentials and share).
+    pub async fn connect_with<R: Runtime>(&self, client: &Client<R>) -> Result<Tree, Error> {
         let missing = |name| Error::Config {
             name,
             value: String::new(),
@@ -259,10 +276,6 @@ impl TreeConnect {
         };
         let server = self.server.as_deref().ok_or(missing("PIKE_SERVER"))?;
         let share = self.share.as_deref().ok_or(missing("PIKE_SHARE"))?;
-        let mut client = Client::with_config(runtime, self.config()?);
-        if self.client_guid.is_none() {
-            client = client.random_client_guid();
-        }
         let conn = client.connect(server, self.port_number()).await?;
         let session = match &self.creds {
             Some(c) => conn.login(c.clone()).await?,
