@@ -19,11 +19,11 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use pike_core::auth::Credentials;
 use pike_core::wire::{CreateRequest, CreateResponse, FileId, InfoBuffer, SymlinkReparse};
-use pike_core::{ClientConfig, Request};
+use pike_core::{ClientConfig, Hook, Request};
 
 use crate::runtime::async_io::{AsyncIoTimer, tcp};
 use crate::runtime::{BoxFuture, Runtime};
-use crate::{ConnectionRef, Error, Metadata, OpenOptions, ResponseFuture, TreeConnect};
+use crate::{ConnectionRef, Error, HookGuard, Metadata, OpenOptions, ResponseFuture, TreeConnect};
 
 /// Runs a future to completion on this thread (async-io's `block_on`).
 pub fn block_on<F: Future>(f: F) -> F::Output {
@@ -105,6 +105,21 @@ impl Client {
     {
         block_on(self.0.connect_stream(server, stream)).map(Connection)
     }
+
+    /// Adds a hook to every connection (see [`crate::Client::add_hook`]).
+    pub fn add_hook(&self, hook: Hook) -> HookGuard {
+        self.0.add_hook(hook)
+    }
+
+    /// Logs one line per PDU (see [`crate::Client::trace`]).
+    pub fn trace(self, on: bool) -> Self {
+        Self(self.0.trace(on))
+    }
+
+    /// Writes a pcap file (see [`crate::Client::pcap`]).
+    pub fn pcap(self, path: Option<std::path::PathBuf>) -> Self {
+        Self(self.0.pcap(path))
+    }
 }
 
 impl Default for Client {
@@ -126,6 +141,11 @@ impl Connection {
     /// The shared connection handle.
     pub fn raw(&self) -> &ConnectionRef {
         self.0.raw()
+    }
+
+    /// Adds a hook to this connection (see [`crate::Connection::add_hook`]).
+    pub fn add_hook(&self, hook: Hook) -> HookGuard {
+        self.0.add_hook(hook)
     }
 }
 

@@ -3,20 +3,26 @@
 //! disconnects without blocking, and the connection closes once its last handle is gone
 //! and what they queued has been answered.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use pike_core::auth::{Authenticator, Credentials, Spnego};
 use pike_core::crypto::RustCrypto;
 use pike_core::wire::{
     Command, DecodeError, Dialect, InfoBuffer, LogoffRequest, QueryInfoResponse, ResponseBody,
     SessionId, TreeConnectRequest, TreeConnectResponse, TreeDisconnectRequest, TreeId,
 };
-use pike_core::{ClientConfig, Compound, Instant, NegotiateInfo, Request, Response, SessionInfo};
+use pike_core::{
+    ClientConfig, Compound, Hook, Instant, NegotiateInfo, Request, Response, SessionInfo,
+};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+use crate::diag::{Diagnostics, Resolved};
+use crate::hooks::{HookGuard, HookList};
 use crate::runtime::{MaybeSend, Runtime, with_deadline};
 use crate::{ConnectionRef, Error, ResponseFuture};
 
@@ -27,23 +33,30 @@ pub(crate) fn typed<T: TryFrom<ResponseBody, Error = ResponseBody>>(
     T::try_from(r.body).map_err(|b| Error::UnexpectedResponse(b.command()))
 }
 
-/// A response body of `command` that could not be decoded further.
-pub(crate) fn decode_error(command: Command, error: DecodeError) -> Error {
-    Error::Request(pike_core::RequestError::Decode { command, error })
+/// A buffer inside a response to `command` that could not be decoded further.
+pub(crate) fn decode_error(command: Command, error: DecodeError, packet: &Bytes) -> Error {
+    Error::Request(pike_core::RequestError::Decode {
+        command,
+        error,
+        packet: packet.clone(),
+    })
 }
 
 /// Decodes a QUERY_INFO output as the typed class `T`.
 pub(crate) fn parse_info<T: InfoBuffer>(q: QueryInfoResponse) -> Result<T, Error> {
     q.parse::<T>()
-        .map_err(|e| decode_error(Command::QueryInfo, e))
+        .map_err(|e| decode_error(Command::QueryInfo, e, &q.output))
 }
 
-/// Settings shared by every connection a client opens.
+/// Settings shared by every connection a client opens, and hooks that run on each.
+/// Clones share the hooks.
 #[derive(Clone, Debug)]
 pub struct Client<R: Runtime> {
     runtime: R,
     config: Arc<ClientConfig>,
     connect_timeout: Duration,
+    hooks: HookList,
+    diagnostics: Diagnostics,
 }
 
 impl<R: Runtime> Client<R> {
@@ -59,6 +72,8 @@ impl<R: Runtime> Client<R> {
             runtime,
             config: Arc::new(config),
             connect_timeout,
+            hooks: HookList::default(),
+            diagnostics: Diagnostics::default(),
         }
     }
 
@@ -81,18 +96,41 @@ impl<R: Runtime> Client<R> {
         &self.config
     }
 
-    /// Connects to `host:port` and negotiates.
+    /// Adds a hook to every connection of this client, present and future, after the
+    /// connection's own hooks; it runs until the guard drops. See [`Hook`] for the points.
+    pub fn add_hook(&self, hook: Hook) -> HookGuard {
+        self.hooks.add(hook)
+    }
+
+    /// Logs one line per PDU through `tracing` (overrides `PIKE_TRACE`).
+    pub fn trace(mut self, on: bool) -> Self {
+        self.diagnostics.trace = Some(on);
+        self
+    }
+
+    /// Writes each connection's plaintext to a pcap file, or not (overrides `PIKE_PCAP`).
+    pub fn pcap(mut self, path: Option<PathBuf>) -> Self {
+        self.diagnostics.pcap = Some(path);
+        self
+    }
+
+    /// Connects to `host:port` and negotiates, within the connect timeout.
     pub async fn connect(&self, host: &str, port: u16) -> Result<Connection, Error> {
-        let timer = self.runtime.timer();
+        let diagnostics = self.diagnostics.resolve()?;
         let deadline = Instant::now() + self.connect_timeout;
-        let raw = with_deadline(
-            &timer,
+        with_deadline(
+            &self.runtime.timer(),
             deadline,
-            "TCP connect",
-            self.runtime.start(host, port, self.config_for(host)),
+            "connect and NEGOTIATE",
+            async {
+                let raw = self
+                    .runtime
+                    .start(host, port, self.config_for(host))
+                    .await?;
+                self.negotiate(raw, host, diagnostics).await
+            },
         )
-        .await??;
-        Self::negotiate(raw).await
+        .await?
     }
 
     /// Negotiates over `stream`, an open byte stream to `server` (an in-memory pipe, a
@@ -112,8 +150,9 @@ impl<R: Runtime> Client<R> {
     where
         S: AsyncRead + AsyncWrite + Unpin + MaybeSend + 'static,
     {
+        let diagnostics = self.diagnostics.resolve()?;
         let raw = self.runtime.start_stream(stream, self.config_for(server))?;
-        Self::negotiate(raw).await
+        self.negotiate(raw, server, diagnostics).await
     }
 
     /// The configuration for a connection to `server`.
@@ -125,8 +164,21 @@ impl<R: Runtime> Client<R> {
         Arc::new(config)
     }
 
-    async fn negotiate(raw: ConnectionRef) -> Result<Connection, Error> {
-        let conn = Connection(Arc::new(ConnInner { raw }));
+    async fn negotiate(
+        &self,
+        raw: ConnectionRef,
+        server: &str,
+        diagnostics: Resolved,
+    ) -> Result<Connection, Error> {
+        let hooks = HookList::default();
+        // Before NEGOTIATE: diagnostics first (they see responses before any rewrite),
+        // then the connection's hooks, then the client's.
+        raw.with(|c| {
+            diagnostics.install(c, server);
+            c.add_hook(hooks.dispatcher());
+            c.add_hook(self.hooks.dispatcher());
+        });
+        let conn = Connection(Arc::new(ConnInner { raw, hooks }));
         // The core's request deadline bounds NEGOTIATE against a silent server.
         conn.0.raw.negotiate().await?;
         Ok(conn)
@@ -136,6 +188,7 @@ impl<R: Runtime> Client<R> {
 #[derive(Debug)]
 struct ConnInner {
     raw: ConnectionRef,
+    hooks: HookList,
 }
 
 impl Drop for ConnInner {
@@ -152,6 +205,12 @@ impl Connection {
     /// The shared connection handle: build → submit → await any request yourself.
     pub fn raw(&self) -> &ConnectionRef {
         &self.0.raw
+    }
+
+    /// Adds a hook to this connection; it runs before the client's hooks, until the
+    /// guard drops. See [`Hook`] for the points.
+    pub fn add_hook(&self, hook: Hook) -> HookGuard {
+        self.0.hooks.add(hook)
     }
 
     /// The negotiated dialect.

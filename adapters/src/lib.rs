@@ -18,6 +18,52 @@
 //! ([`Tree::request`]), edit any field, [`Tree::submit`] it (the [`ResponseFuture`]
 //! shows the interim AsyncId), and await the typed response.
 //!
+//! # Hooks
+//!
+//! A [`Hook`] sees, and may rewrite, traffic at eight points: a request before and
+//! after encoding (the latter before signing, so rewrites are still signed), the frame
+//! before and after it is sent, bytes and frames received, the plaintext before
+//! decoding and the typed response after (see [`Hook`] for exactly what each point gets
+//! and what a rewrite does to signing and bookkeeping). Add hooks to a [`Client`] (every
+//! connection it makes) or a [`Connection`] (run first); each stays until its
+//! [`HookGuard`] drops. [`TreeConnect::client`] and [`TreeConnect::connect_with`] let
+//! client hooks see NEGOTIATE and SESSION_SETUP.
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn demo() -> Result<(), pike::Error> {
+//! use pike::{Hook, runtime::tokio::Tokio};
+//! use pike::pike_core::wire::Header;
+//! let tc = pike::TreeConnect::from_env()?;
+//! let client = tc.client(Tokio)?;
+//! let _guard = client.add_hook(Hook::after_encode(|chain| {
+//!     let h = Header::decode(chain).expect("an SMB2 header");
+//!     println!("{} charged {} credits", h.command.name(), h.credit_charge);
+//! }));
+//! let tree = tc.connect_with(&client).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Diagnostics
+//!
+//! Every connection honours two variables (or [`Client::trace`] and [`Client::pcap`]):
+//!
+//! - `PIKE_TRACE=1` logs one line per PDU through `tracing` (target `pike::pdu`, level
+//!   INFO): direction, command, status, MessageId, TreeId or AsyncId, SessionId, credits
+//!   (charge/requested, or charge/+granted) and protection, e.g.
+//!   `S->C CREATE STATUS_SUCCESS mid=6 tid=0x1 sid=0x3f5bb70c credits=1/+1 encrypted len=152`.
+//!   The `pike` CLI prints them on stderr.
+//! - `PIKE_PCAP=out.pcap` writes every connection's traffic as a pcap file of synthetic
+//!   Ethernet/IPv4/TCP (server port 445) that Wireshark and tshark dissect as SMB2:
+//!   plaintext, decrypted, TRANSFORM_HEADERs removed.
+//!
+//! Both show the wire: requests after every hook rewrite, responses before any. Errors
+//! name the request and the status (`CREATE failed: STATUS_ACCESS_DENIED`); a response
+//! that does not decode carries its bytes ([`pike_core::RequestError::packet`]), shown
+//! in hex.
+//!
+//! # Example
+//!
 //! ```no_run
 //! # #[cfg(feature = "tokio")]
 //! # async fn demo() -> Result<(), pike::Error> {
@@ -35,9 +81,11 @@
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod client;
+mod diag;
 mod driver;
 mod error;
 mod file;
+mod hooks;
 mod links;
 mod options;
 mod path;
@@ -48,10 +96,12 @@ pub use client::{Client, Connection, Session, Tree};
 pub use driver::{ConnectionRef, Driver, ResponseFuture, Timer};
 pub use error::Error;
 pub use file::File;
+pub use hooks::HookGuard;
 pub use links::MAX_LINK_HOPS;
 pub use options::OpenOptions;
 pub use path::{DirEntry, Metadata, Path, filetime_to_system};
 pub use pike_core;
+pub use pike_core::{Hook, HookEvent, HookPoint};
 pub use tree_connect::{TreeConnect, parse_bool, parse_creds, parse_dialect};
 
 /// 32 bytes of OS entropy for a connection's seed (the core never reads the OS itself).

@@ -44,7 +44,7 @@ impl Path {
                 r => return r,
             };
             let link = SymlinkError::from_error(&stop.error)
-                .map_err(|e| decode_error(Command::Create, e))?;
+                .map_err(|e| decode_error(Command::Create, e, &stop.error.error_data))?;
             path = self.tree.path(&path.follow(&link)?);
         }
         // The last hop's target is tried too: a chain of exactly MAX_LINK_HOPS resolves.
@@ -155,7 +155,8 @@ impl Path {
             );
             let (_, mut r) = p.tree.open_do_close(c, vec![get.into()]).await?;
             let out: IoctlResponse = typed(r.remove(0))?;
-            SymlinkReparse::decode(&out.output).map_err(|e| decode_error(Command::Ioctl, e))
+            SymlinkReparse::decode(&out.output)
+                .map_err(|e| decode_error(Command::Ioctl, e, &out.output))
         })
         .await
     }

@@ -15,7 +15,6 @@ pub struct OpenOptions {
     create: bool,
     create_new: bool,
     directory: bool,
-    pub(crate) truncate_after_open: bool,
     /// Extra CreateOptions bits.
     pub create_options: u32,
     /// Extra DesiredAccess bits.

@@ -366,7 +366,7 @@ impl Path {
             };
             let entries = r
                 .entries(class)
-                .map_err(|e| decode_error(Command::QueryDirectory, e))?;
+                .map_err(|e| decode_error(Command::QueryDirectory, e, &r.output))?;
             if entries.is_empty() {
                 break;
             }
@@ -469,11 +469,7 @@ impl Path {
     async fn open_here(&self, options: &OpenOptions) -> Result<File, Error> {
         let req = options.create_request(&self.path)?;
         let resp: CreateResponse = self.tree.call(req).await?;
-        let mut f = File::new(self.tree.clone(), resp, options.append);
-        if options.truncate_after_open {
-            f.set_len(0).await?;
-        }
-        Ok(f)
+        Ok(File::new(self.tree.clone(), resp, options.append))
     }
 
     /// The whole file. Files that fit one READ take one round trip.

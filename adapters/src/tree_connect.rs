@@ -254,11 +254,24 @@ impl TreeConnect {
 
     /// Connects, authenticates and connects the tree, on `runtime`.
     pub async fn connect<R: Runtime>(&self, runtime: R) -> Result<Tree, Error> {
+        self.connect_with(&self.client(runtime)?).await
+    }
+
+    /// The [`Client`] [`connect`](Self::connect) would use: add hooks to it (they then
+    /// see NEGOTIATE and SESSION_SETUP too), then [`connect_with`](Self::connect_with).
+    pub fn client<R: Runtime>(&self, runtime: R) -> Result<Client<R>, Error> {
+        let client = Client::with_config(runtime, self.config()?);
+        Ok(match self.client_guid {
+            Some(_) => client,
+            None => client.random_client_guid(),
+        })
+    }
+
+    /// Connects, authenticates and connects the tree through `client` (its settings
+    /// and hooks; this builder's server, port, credentials and share).
+    pub async fn connect_with<R: Runtime>(&self, client: &Client<R>) -> Result<Tree, Error> {
         let (server, _) = self.names()?;
-        let conn = self
-            .client(runtime)?
-            .connect(server, self.port_number())
-            .await?;
+        let conn = client.connect(server, self.port_number()).await?;
         self.login(conn).await
     }
 
@@ -284,14 +297,6 @@ impl TreeConnect {
         let server = self.server.as_deref().ok_or(missing("PIKE_SERVER"))?;
         let share = self.share.as_deref().ok_or(missing("PIKE_SHARE"))?;
         Ok((server, share))
-    }
-
-    fn client<R: Runtime>(&self, runtime: R) -> Result<Client<R>, Error> {
-        let client = Client::with_config(runtime, self.config()?);
-        Ok(match self.client_guid {
-            Some(_) => client,
-            None => client.random_client_guid(),
-        })
     }
 
     /// Authenticates on `conn` and connects the share.

@@ -28,6 +28,8 @@ REMOTE is //host[:port]/share/path or smb://[domain;user[:password]@]host[:port]
 Credentials: -U, the smb:// URL, PIKE_CREDS, else a prompt (needs a terminal).
 PIKE_SERVER/PIKE_SHARE are ignored (REMOTE names them); PIKE_PORT, PIKE_SIGN, PIKE_ENCRYPT,
 PIKE_MIN_DIALECT, PIKE_MAX_DIALECT and PIKE_TIMEOUT apply unless a flag overrides them.
+PIKE_TRACE=1 logs one line per PDU on stderr; PIKE_PCAP=FILE writes the decrypted traffic
+as a pcap file for Wireshark or tshark.
 
 Exit codes: 0 ok, 1 other failure (any other NTSTATUS), 2 usage, 3 not found (file, path
 or share), 4 logon failure or access denied, 5 no SMB connection (refused, not an SMB
@@ -159,6 +161,13 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The library logs one line per PDU through `tracing` under PIKE_TRACE; show them.
+    if std::env::var("PIKE_TRACE").is_ok_and(|v| pike::parse_bool(&v) == Some(true)) {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .init();
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -656,6 +656,7 @@ pub(crate) async fn watch(tree: &Tree, r: &Remote, recursive: bool) -> Result<()
                     let e = pike::pike_core::RequestError::Decode {
                         command: pike::pike_core::wire::Command::ChangeNotify,
                         error,
+                        packet: body.output.clone(),
                     };
                     Fail::smb(r, e.into())
                 })?;

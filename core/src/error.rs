@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use bytes::Bytes;
+
 use crate::auth::AuthError;
 use crate::crypto::CryptoError;
 use crate::wire::{Command, DecodeError, ErrorResponse, Header, NtStatus};
@@ -24,8 +26,9 @@ pub enum ConnectionError {
     NotSmb(DecodeError),
     /// The peer answered in SMB1 only.
     Smb1Only,
-    /// A message from the server could not be decoded.
-    Decode(DecodeError),
+    /// A message from the server could not be decoded; `packet` is the frame or message
+    /// that failed (plaintext, after decryption).
+    Decode { error: DecodeError, packet: Bytes },
     /// NEGOTIATE failed with this status.
     NegotiateFailed(NtStatus),
     /// The server broke the protocol; the string says how.
@@ -54,7 +57,10 @@ impl fmt::Display for ConnectionError {
             Self::Transport(e) => write!(f, "transport failed: {e}"),
             Self::NotSmb(e) => write!(f, "peer is not an SMB2/3 server ({e})"),
             Self::Smb1Only => f.write_str("peer speaks only SMB1"),
-            Self::Decode(e) => write!(f, "undecodable message from server: {e}"),
+            Self::Decode { error, packet } => {
+                write!(f, "undecodable message from server: {error}; packet ")?;
+                write_hex(f, packet)
+            }
             Self::NegotiateFailed(s) => write!(f, "NEGOTIATE failed: {s}"),
             Self::ProtocolViolation(what) => write!(f, "protocol violation: {what}"),
             Self::SignatureMismatch {
@@ -116,10 +122,12 @@ pub enum RequestError {
     SigningUnavailable,
     /// The request needs more credits than the server will ever grant.
     InsufficientCredits { needed: u16, available: u32 },
-    /// The response could not be decoded.
+    /// The response (or a buffer inside it) could not be decoded; `packet` holds the
+    /// bytes that failed: the whole message, header included, or the inner buffer.
     Decode {
         command: Command,
         error: DecodeError,
+        packet: Bytes,
     },
     /// The encoded request exceeds the 16 MiB Direct TCP frame limit.
     FrameTooLarge { size: usize },
@@ -138,6 +146,15 @@ pub struct StatusError {
 }
 
 impl RequestError {
+    /// The bytes that failed to decode, for a [`Decode`](Self::Decode) error.
+    pub fn packet(&self) -> Option<&Bytes> {
+        match self {
+            Self::Decode { packet, .. } => Some(packet),
+            Self::ConnectionLost(ConnectionError::Decode { packet, .. }) => Some(packet),
+            _ => None,
+        }
+    }
+
     /// The NTSTATUS if the server answered with an error.
     pub fn status(&self) -> Option<NtStatus> {
         match self {
@@ -173,8 +190,13 @@ impl fmt::Display for RequestError {
                     "request needs {needed} credits, server granted {available}"
                 )
             }
-            Self::Decode { command, error } => {
-                write!(f, "bad {} response: {error}", command.name())
+            Self::Decode {
+                command,
+                error,
+                packet,
+            } => {
+                write!(f, "bad {} response: {error}; packet ", command.name())?;
+                write_hex(f, packet)
             }
             Self::FrameTooLarge { size } => {
                 write!(f, "request of {size} bytes exceeds the frame limit")
@@ -224,3 +246,18 @@ impl fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// Most packet bytes an error message shows; the error keeps them all.
+const HEX_SHOWN: usize = 4096;
+
+/// Lowercase hex of `packet` (one line, ready for `xxd -r -p`), cut at [`HEX_SHOWN`]
+/// bytes with a note of how many more there are.
+fn write_hex(f: &mut fmt::Formatter<'_>, packet: &[u8]) -> fmt::Result {
+    for b in packet.iter().take(HEX_SHOWN) {
+        write!(f, "{b:02x}")?;
+    }
+    if packet.len() > HEX_SHOWN {
+        write!(f, "... ({} bytes in all)", packet.len())?;
+    }
+    Ok(())
+}

@@ -3,6 +3,10 @@
 //! A sans-IO SMB2/3 client: a pure state machine. Bytes received and the current time
 //! go in; bytes to send, events and the next deadline come out. No sockets, no clock,
 //! no OS randomness, no async runtime.
+//!
+//! [`Connection`] is the state machine; its [`Hook`]s let caller code inspect or rewrite
+//! every request and response at eight points, from the typed [`Request`] through the
+//! bytes on the wire to the typed [`Response`].
 #![warn(missing_docs)]
 
 pub mod auth;
@@ -26,7 +30,7 @@ pub mod error;
 
 pub use config::{ClientConfig, EncryptionPolicy};
 pub use connection::{
-    Compound, Connection, CreditStats, Event, HeaderOverrides, NegotiateInfo, Request, RequestId,
-    Response, SessionInfo,
+    Compound, Connection, CreditStats, Event, HeaderOverrides, Hook, HookEvent, HookId, HookPoint,
+    NegotiateInfo, Request, RequestId, Response, SessionInfo,
 };
 pub use error::{ConnectionError, RequestError, StatusError, UsageError};

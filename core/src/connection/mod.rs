@@ -1,6 +1,7 @@
 //! The connection state machine.
 
 mod credits;
+mod hooks;
 mod recv;
 mod request;
 mod send;
@@ -9,6 +10,7 @@ mod setup;
 mod validate;
 
 pub use credits::CreditStats;
+pub use hooks::{Hook, HookEvent, HookId, HookPoint};
 pub use request::{Compound, HeaderOverrides, Request, RequestId, Response};
 
 use std::collections::{HashMap, VecDeque};
@@ -28,6 +30,7 @@ use crate::wire::{
 };
 
 use credits::CreditWindow;
+use hooks::Hooks;
 use session::{Session, SessionState};
 
 /// What the connection reports to its driver, drained with [`Connection::poll_event`].
@@ -102,11 +105,20 @@ impl Kind {
 #[derive(Debug)]
 struct Batch {
     parts: Vec<Queued>,
+    /// BeforeEncode hooks have run on the parts (once, at the head of the queue).
+    hooked: bool,
 }
 
 impl Batch {
+    fn new(parts: Vec<Queued>) -> Self {
+        Self {
+            parts,
+            hooked: false,
+        }
+    }
+
     fn single(q: Queued) -> Self {
-        Self { parts: vec![q] }
+        Self::new(vec![q])
     }
 }
 
@@ -156,6 +168,8 @@ struct CancelTarget {
 /// - **Commands**: [`negotiate`](Self::negotiate), [`session_setup`](Self::session_setup),
 ///   [`submit`](Self::submit), [`cancel`](Self::cancel) and [`close`](Self::close). They
 ///   return at once; a [`RequestId`] later completes through [`Event::Completed`].
+/// - **Hooks**: [`add_hook`](Self::add_hook) and [`remove_hook`](Self::remove_hook)
+///   let caller code inspect or rewrite traffic at eight points (see [`Hook`]).
 /// - **Output**: after every input or command call, drain in this order:
 ///   [`poll_transmit`](Self::poll_transmit) until it returns `None` (write the bytes out),
 ///   [`poll_event`](Self::poll_event) until `None`, then wait for input or for
@@ -185,6 +199,7 @@ pub struct Connection {
     sent_negotiate: Option<crate::wire::NegotiateRequest>,
     /// Validation IOCTL id → the TREE_CONNECT (id, response) it holds back.
     validations: HashMap<RequestId, (RequestId, Response)>,
+    hooks: Hooks,
 }
 
 impl core::fmt::Debug for Connection {
@@ -222,6 +237,7 @@ impl Connection {
             keepalive_in_flight: false,
             sent_negotiate: None,
             validations: HashMap::new(),
+            hooks: Hooks::default(),
         }
     }
 
@@ -350,7 +366,7 @@ impl Connection {
             })
             .collect();
         let ids = parts.iter().map(|q| q.id).collect();
-        self.queue.push_back(Batch { parts });
+        self.queue.push_back(Batch::new(parts));
         Ok(ids)
     }
 

@@ -10,7 +10,7 @@ use crate::wire::{
     SessionId, classify,
 };
 
-use super::{Connection, Event, Kind, Pending, Request, Response};
+use super::{Connection, Event, HookEvent, HookPoint, Kind, Pending, Request, Response};
 
 impl Connection {
     /// Feeds bytes received from the transport, in any chunking.
@@ -19,10 +19,14 @@ impl Connection {
             return;
         }
         self.last_rx = now;
+        self.hooks.run(&mut HookEvent::Input(bytes));
         self.frames.push(bytes);
         while self.closed.is_none() {
             match self.frames.next_frame() {
-                Ok(Some(frame)) => self.handle_frame(now, frame),
+                Ok(Some(mut frame)) => {
+                    self.hooks.run(&mut HookEvent::Received(&mut frame));
+                    self.handle_frame(now, frame);
+                }
                 Ok(None) => break,
                 Err(e) => self.fail(ConnectionError::NotSmb(e)),
             }
@@ -100,9 +104,12 @@ impl Connection {
             Ok(FrameKind::Smb2) => self.handle_chain(now, frame, None),
             Ok(FrameKind::Transform) => {
                 let Some(sid) = transform_session_id(&frame).map(SessionId) else {
-                    return self.fail(ConnectionError::Decode(DecodeError::Truncated {
-                        what: "TRANSFORM_HEADER",
-                    }));
+                    return self.fail(ConnectionError::Decode {
+                        error: DecodeError::Truncated {
+                            what: "TRANSFORM_HEADER",
+                        },
+                        packet: frame.freeze(),
+                    });
                 };
                 let cipher = self
                     .session_index
@@ -132,32 +139,24 @@ impl Connection {
     }
 
     /// Splits a (possibly compound) chain, checks each message's protection in place,
-    /// then dispatches them in order (MS-SMB2 3.2.5.1.9).
+    /// runs the BeforeDecode hooks, then dispatches the messages in order (MS-SMB2
+    /// 3.2.5.1.9).
     fn handle_chain(&mut self, now: Instant, mut frame: BytesMut, encrypted: Option<SessionId>) {
-        let mut parts = Vec::new();
-        let mut at = 0usize;
-        loop {
-            let header = match Header::decode(&frame[at..]) {
-                Ok(h) => h,
-                Err(e) => return self.fail(ConnectionError::Decode(e)),
-            };
-            let next = header.next_command as usize;
-            let end = if next == 0 { frame.len() } else { at + next };
-            if next != 0 && (next < HEADER_LEN || end > frame.len()) {
-                return self.fail(ConnectionError::ProtocolViolation(
-                    "NextCommand out of bounds",
-                ));
-            }
-            parts.push((at, end, header));
-            if next == 0 {
-                break;
-            }
-            at = end;
-        }
+        let mut parts = match split_chain(&frame) {
+            Ok(p) => p,
+            Err(e) => return self.fail(e),
+        };
         for (s, e, h) in &parts {
             if let Err(err) = self.check_protection(h, &mut frame[*s..*e], encrypted) {
                 return self.fail(err);
             }
+        }
+        if self.hooks.is_active(HookPoint::BeforeDecode) {
+            self.hooks.run(&mut HookEvent::BeforeDecode(&mut frame));
+            parts = match split_chain(&frame) {
+                Ok(p) => p,
+                Err(e) => return self.fail(e),
+            };
         }
         let frozen = frame.freeze();
         for (s, e, h) in parts {
@@ -239,12 +238,16 @@ impl Connection {
         if h.message_id.0 == u64::MAX {
             if h.command == Command::OplockBreak {
                 match ResponseBody::decode(&h, &msg) {
-                    Ok(body) => self.events.push_back(Event::Break(Response {
-                        header: h,
-                        body,
-                        raw: msg,
-                    })),
-                    Err(e) => self.fail(ConnectionError::Decode(e)),
+                    Ok(body) => {
+                        let mut r = Response {
+                            header: h,
+                            body,
+                            raw: msg,
+                        };
+                        self.hooks.run(&mut HookEvent::AfterDecode(&mut r));
+                        self.events.push_back(Event::Break(r));
+                    }
+                    Err(error) => self.fail(ConnectionError::Decode { error, packet: msg }),
                 }
             }
             return;
@@ -269,16 +272,27 @@ impl Connection {
         // Invariant: get_mut just found it.
         let p = self.pending.remove(&h.message_id.0).expect("found above");
         self.credits.settle(p.charge);
+        let mut result = match p.kind {
+            Kind::SetupLeg(_) => super::setup::decode_setup_result(&h, &msg),
+            _ => decode_result(&h, &msg),
+        };
+        if let Ok(r) = &mut result {
+            self.hooks.run(&mut HookEvent::AfterDecode(r));
+        }
         match p.kind {
             Kind::Keepalive => self.keepalive_in_flight = false,
-            Kind::SetupLeg(idx) => self.handle_setup_response(now, p, idx, h, msg, encrypted),
-            Kind::User => self.handle_user_response(now, p, h, msg),
-            Kind::Validate => self.handle_validation(p, &h, &msg),
+            Kind::SetupLeg(idx) => self.handle_setup_response(now, p, idx, &h, result, encrypted),
+            Kind::User => self.handle_user_response(now, p, result),
+            Kind::Validate => self.handle_validation(p, result),
         }
     }
 
-    fn handle_user_response(&mut self, now: Instant, p: Pending, h: Header, msg: Bytes) {
-        let result = decode_result(&h, &msg);
+    fn handle_user_response(
+        &mut self,
+        now: Instant,
+        p: Pending,
+        result: Result<Response, RequestError>,
+    ) {
         if p.command == Command::Logoff && result.is_err() {
             self.retire_session(p.session, false);
         }
@@ -372,6 +386,31 @@ pub(super) fn decode_result(h: &Header, msg: &Bytes) -> Result<Response, Request
         Err(error) => Err(RequestError::Decode {
             command: h.command,
             error,
+            packet: msg.clone(),
         }),
+    }
+}
+
+/// The messages of a chain: (start, end, header) each, following NextCommand.
+fn split_chain(frame: &[u8]) -> Result<Vec<(usize, usize, Header)>, ConnectionError> {
+    let mut parts = Vec::new();
+    let mut at = 0usize;
+    loop {
+        let header = Header::decode(&frame[at..]).map_err(|error| ConnectionError::Decode {
+            error,
+            packet: Bytes::copy_from_slice(frame),
+        })?;
+        let next = header.next_command as usize;
+        let end = if next == 0 { frame.len() } else { at + next };
+        if next != 0 && (next < HEADER_LEN || end > frame.len()) {
+            return Err(ConnectionError::ProtocolViolation(
+                "NextCommand out of bounds",
+            ));
+        }
+        parts.push((at, end, header));
+        if next == 0 {
+            return Ok(parts);
+        }
+        at = end;
     }
 }

@@ -9,7 +9,9 @@ use crate::wire::{
     MessageId, NtStatus, RequestBody, SessionId, TreeId, frame_header, pad_to, patch_u32,
 };
 
-use super::{Batch, CancelTarget, Connection, Event, Kind, Pending, Queued};
+use super::{
+    Batch, CancelTarget, Connection, Event, HookEvent, HookPoint, Kind, Pending, Queued, Request,
+};
 
 /// How one frame is protected on the wire.
 #[derive(Clone, Copy, Debug, Default)]
@@ -43,7 +45,14 @@ impl Connection {
         while let Some(c) = self.cancels.pop_front() {
             self.encode_cancel(&c, out);
         }
-        while let Some(batch) = self.queue.front() {
+        while let Some(batch) = self.queue.front_mut() {
+            if !batch.hooked {
+                batch.hooked = true;
+                for q in &mut batch.parts {
+                    self.hooks.run(&mut HookEvent::BeforeEncode(&mut q.request));
+                }
+            }
+            let batch = &*batch;
             let charges: Vec<u16> = batch
                 .parts
                 .iter()
@@ -172,61 +181,54 @@ impl Connection {
     }
 
     /// Frames, chains, signs and seals messages into `out` (MS-SMB2 3.2.4.1.4: each
-    /// chained message starts 8-byte aligned and is signed over its padded length).
+    /// chained message starts 8-byte aligned and is signed over its padded length),
+    /// running the AfterEncode, BeforeSend and AfterSend hooks on the way.
     fn encode_frame(
         &mut self,
         parts: &[Part<'_>],
         prot: Protection,
         out: &mut Vec<u8>,
     ) -> Result<(), RequestError> {
-        let frame_start = out.len();
-        out.extend_from_slice(&[0; 4]);
-        if prot.encrypt {
-            out.resize(out.len() + TRANSFORM_HEADER_LEN, 0);
-        }
-        let mut starts = Vec::with_capacity(parts.len());
-        for (i, p) in parts.iter().enumerate() {
-            if i > 0 {
-                let prev = starts[i - 1];
-                pad_to(out, prev, 8);
-                if !parts[i - 1].next_override {
-                    let next = u32::try_from(out.len() - prev).unwrap_or(u32::MAX);
-                    patch_u32(out, prev + 20, next);
-                }
-            }
-            let msg_start = out.len();
-            starts.push(msg_start);
-            out.reserve(HEADER_LEN + 64);
-            p.header.encode(out);
-            p.body.encode(out, msg_start);
+        let (mut chain, mut starts) = encode_chain(parts);
+        let encoded_len = chain.len();
+        self.hooks.run(&mut HookEvent::AfterEncode(&mut chain));
+        if chain.len() != encoded_len {
+            starts = chain_starts(&chain);
         }
         // Sign each message over its own bytes, padding included, once NextCommand is set.
-        for (i, p) in parts.iter().enumerate() {
-            let end = starts.get(i + 1).copied().unwrap_or(out.len());
+        for (i, &start) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(chain.len());
+            // Messages a hook appended are protected like the last encoded part.
+            let Some(p) = parts.get(i).or(parts.last()) else {
+                break;
+            };
             if prot.sign
                 && !p.sig_override
                 && let Some(signer) = p.session.and_then(|s| self.sessions[s].signer.as_deref())
             {
-                sign_message(signer, &mut out[starts[i]..end]);
+                sign_message(signer, &mut chain[start..end]);
             }
         }
         // MS-SMB2 3.2.4.2.2.2 / 3.2.4.2.3: the preauth hash covers requests as sent.
         if let [p] = parts {
-            let msg = &out[starts[0]..];
             match p.header.command {
                 Command::Negotiate => {
                     self.preauth = PreauthHash::new();
-                    self.preauth.update(msg);
+                    self.preauth.update(&chain);
                 }
                 Command::SessionSetup => {
                     if let Some(h) = p.session.and_then(|i| self.sessions[i].preauth.as_mut()) {
-                        h.update(msg);
+                        h.update(&chain);
                     }
                 }
                 _ => {}
             }
         }
+        let frame_start = out.len();
+        out.extend_from_slice(&[0; 4]);
         if prot.encrypt {
+            out.resize(out.len() + TRANSFORM_HEADER_LEN, 0);
+            out.extend_from_slice(&chain);
             // Invariant: protection_for only sets encrypt for a session with an encryptor.
             let s = &mut self.sessions[parts[0].session.expect("encrypt implies a session")];
             let nonce = s.next_nonce();
@@ -237,6 +239,13 @@ impl Connection {
                 out.truncate(frame_start);
                 return Err(RequestError::Crypto(e));
             }
+        } else {
+            out.extend_from_slice(&chain);
+        }
+        if self.hooks.is_active(HookPoint::BeforeSend) {
+            let mut frame = out.split_off(frame_start + 4);
+            self.hooks.run(&mut HookEvent::BeforeSend(&mut frame));
+            out.extend_from_slice(&frame);
         }
         let len = out.len() - frame_start - 4;
         if len > MAX_FRAME_LEN {
@@ -244,6 +253,10 @@ impl Connection {
             return Err(RequestError::FrameTooLarge { size: len });
         }
         out[frame_start..frame_start + 4].copy_from_slice(&frame_header(len));
+        let frame = &out[frame_start + 4..];
+        let plaintext = if prot.encrypt { &chain[..] } else { frame };
+        self.hooks
+            .run(&mut HookEvent::AfterSend { frame, plaintext });
         Ok(())
     }
 
@@ -256,22 +269,37 @@ impl Connection {
         let mut flags = HeaderFlags::default();
         flags.set(HeaderFlags::ASYNC_COMMAND, c.async_id.is_some());
         flags.set(HeaderFlags::SIGNED, prot.sign);
+        let mut request = Request::new(CancelRequest);
+        let o = &mut request.header;
+        o.flags = Some(flags);
+        o.message_id = Some(MessageId(c.message_id));
+        o.async_id = Some(c.async_id.unwrap_or_default());
+        o.tree_id = Some(c.tree.unwrap_or_default());
+        o.session_id = Some(c.session.map_or(SessionId(0), |i| self.sessions[i].id));
+        o.credit_charge = Some(0);
+        o.credit_request = Some(0);
+        self.hooks.run(&mut HookEvent::BeforeEncode(&mut request));
+        let o = &request.header;
         let header = Header {
-            command: Command::Cancel,
-            flags,
-            message_id: MessageId(c.message_id),
-            async_id: c.async_id.unwrap_or_default(),
-            tree_id: c.tree.unwrap_or_default(),
-            session_id: c.session.map_or(SessionId(0), |i| self.sessions[i].id),
-            ..Header::default()
+            command: request.command(),
+            credit_charge: o.credit_charge.unwrap_or(0),
+            status: NtStatus(o.channel_sequence.map_or(0, u32::from)),
+            credits: o.credit_request.unwrap_or(0),
+            flags: o.flags.unwrap_or(flags),
+            next_command: o.next_command.unwrap_or(0),
+            message_id: o.message_id.unwrap_or(MessageId(c.message_id)),
+            process_id: o.process_id.unwrap_or(0),
+            tree_id: o.tree_id.unwrap_or_default(),
+            async_id: o.async_id.unwrap_or_default(),
+            session_id: o.session_id.unwrap_or_default(),
+            signature: o.signature.unwrap_or([0; 16]),
         };
-        let body = RequestBody::Cancel(CancelRequest);
         let part = Part {
             header,
-            body: &body,
+            body: &request.body,
             session: c.session,
-            sig_override: false,
-            next_override: false,
+            sig_override: o.signature.is_some(),
+            next_override: o.next_command.is_some(),
         };
         // A failed CANCEL encode (crypto refusal) leaves the target to its deadline.
         let _ = self.encode_frame(&[part], prot, out);
@@ -297,4 +325,43 @@ impl Connection {
             )),
         }
     }
+}
+
+/// Headers and bodies of one frame's messages, chained: each part after the first starts
+/// 8-byte aligned and the previous part's NextCommand points at it (unless overridden).
+/// Returns the chain and where each message starts.
+fn encode_chain(parts: &[Part<'_>]) -> (Vec<u8>, Vec<usize>) {
+    let mut out = Vec::with_capacity(HEADER_LEN + 64);
+    let mut starts: Vec<usize> = Vec::with_capacity(parts.len());
+    for (i, p) in parts.iter().enumerate() {
+        if let Some(&prev) = starts.last() {
+            pad_to(&mut out, prev, 8);
+            if !parts[i - 1].next_override {
+                let next = u32::try_from(out.len() - prev).unwrap_or(u32::MAX);
+                patch_u32(&mut out, prev + 20, next);
+            }
+        }
+        let msg_start = out.len();
+        starts.push(msg_start);
+        p.header.encode(&mut out);
+        p.body.encode(&mut out, msg_start);
+    }
+    (out, starts)
+}
+
+/// Message starts in a chain, following NextCommand (MS-SMB2 2.2.1.2) as far as it
+/// stays inside the chain.
+fn chain_starts(chain: &[u8]) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut at = 0usize;
+    while let Some(next) = chain.get(at + 20..at + 24) {
+        // Invariant: the range is 4 bytes long.
+        let next = u32::from_le_bytes(next.try_into().expect("4 bytes")) as usize;
+        if next < HEADER_LEN || at + next >= chain.len() {
+            break;
+        }
+        at += next;
+        starts.push(at);
+    }
+    starts
 }

@@ -10,7 +10,8 @@ use crate::error::{ConnectionError, RequestError};
 use crate::rng::Rng;
 use crate::wire::{
     Capabilities, Dialect, HASH_SHA512, Header, NegotiateContext, NegotiateRequest,
-    NegotiateResponse, NtStatus, SecurityMode, SessionSetupRequest, SessionSetupResponse,
+    NegotiateResponse, NtStatus, ResponseBody, SecurityMode, SessionSetupRequest,
+    SessionSetupResponse,
 };
 
 use super::recv::decode_result;
@@ -177,14 +178,15 @@ impl Connection {
         }));
     }
 
-    /// MS-SMB2 3.2.5.3: one SESSION_SETUP response.
+    /// MS-SMB2 3.2.5.3: one SESSION_SETUP response (`h` as received, `result` as the
+    /// AfterDecode hooks left it).
     pub(super) fn handle_setup_response(
         &mut self,
         now: Instant,
         p: Pending,
         idx: usize,
-        h: Header,
-        msg: Bytes,
+        h: &Header,
+        result: Result<super::Response, RequestError>,
         encrypted: bool,
     ) {
         let id = p.id;
@@ -192,25 +194,21 @@ impl Connection {
             self.sessions[idx].id = h.session_id;
             self.session_index.insert(h.session_id, idx);
         }
-        // MORE_PROCESSING_REQUIRED has error severity but carries a SESSION_SETUP body.
-        let body = match h.status {
-            NtStatus::SUCCESS | NtStatus::MORE_PROCESSING_REQUIRED => {
-                match SessionSetupResponse::decode(&msg) {
-                    Ok(b) => b,
-                    Err(error) => {
-                        let e = RequestError::Decode {
-                            command: h.command,
-                            error,
-                        };
-                        return self.setup_failed(idx, id, Err(e));
-                    }
-                }
-            }
-            _ => return self.setup_failed(idx, id, decode_result(&h, &msg)),
+        let r = match result {
+            Ok(r) => r,
+            Err(e) => return self.setup_failed(idx, id, Err(e)),
         };
-        if h.status == NtStatus::MORE_PROCESSING_REQUIRED {
+        let more = match r.header.status {
+            NtStatus::MORE_PROCESSING_REQUIRED => true,
+            NtStatus::SUCCESS => false,
+            _ => return self.setup_failed(idx, id, Ok(r)),
+        };
+        let ResponseBody::SessionSetup(body) = &r.body else {
+            return self.setup_failed(idx, id, Ok(r));
+        };
+        if more {
             if let Some(p) = self.sessions[idx].preauth.as_mut() {
-                p.update(&msg);
+                p.update(&r.raw);
             }
             return match self.auth_step(idx, &body.security_buffer) {
                 Ok(Some(tok)) => self.queue_setup_leg(now, idx, tok),
@@ -231,7 +229,8 @@ impl Connection {
             }
             Err(e) => return self.setup_failed(idx, id, Err(RequestError::Auth(e))),
         }
-        if let Err(e) = self.establish(idx, &h, &msg, body.session_flags, encrypted) {
+        let flags = body.session_flags;
+        if let Err(e) = self.establish(idx, &r.header, &r.raw, flags, encrypted) {
             return match e {
                 Establish::Request(e) => self.setup_failed(idx, id, Err(e)),
                 Establish::Connection(e) => {
@@ -240,8 +239,8 @@ impl Connection {
                 }
             };
         }
-        let result = decode_result(&h, &msg);
-        self.events.push_back(Event::Completed { id, result });
+        self.events
+            .push_back(Event::Completed { id, result: Ok(r) });
     }
 
     fn setup_failed(
@@ -373,4 +372,30 @@ impl Connection {
 enum Establish {
     Request(RequestError),
     Connection(ConnectionError),
+}
+
+/// A SESSION_SETUP leg's result: MORE_PROCESSING_REQUIRED has error severity but carries
+/// a SESSION_SETUP body (MS-SMB2 3.3.5.5.3), so it decodes like SUCCESS.
+pub(super) fn decode_setup_result(
+    h: &Header,
+    msg: &Bytes,
+) -> Result<super::Response, RequestError> {
+    if !matches!(
+        h.status,
+        NtStatus::SUCCESS | NtStatus::MORE_PROCESSING_REQUIRED
+    ) {
+        return decode_result(h, msg);
+    }
+    match SessionSetupResponse::decode(msg) {
+        Ok(b) => Ok(super::Response {
+            header: h.clone(),
+            body: b.into(),
+            raw: msg.clone(),
+        }),
+        Err(error) => Err(RequestError::Decode {
+            command: h.command,
+            error,
+            packet: msg.clone(),
+        }),
+    }
 }

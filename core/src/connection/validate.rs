@@ -3,9 +3,6 @@
 //! TREE_CONNECT completes only once the server's answer matches what NEGOTIATE settled;
 //! any mismatch, error or timeout terminates the connection.
 
-use bytes::Bytes;
-
-use super::recv::decode_result;
 use super::{Batch, Connection, Event, Kind, Pending, Queued, Request, Response};
 use crate::Instant;
 use crate::error::ConnectionError;
@@ -72,11 +69,15 @@ impl Connection {
     }
 
     /// The server's answer: release the TREE_CONNECT, or fail the connection.
-    pub(super) fn handle_validation(&mut self, p: Pending, h: &crate::wire::Header, msg: &Bytes) {
+    pub(super) fn handle_validation(
+        &mut self,
+        p: Pending,
+        result: Result<Response, crate::error::RequestError>,
+    ) {
         let Some((id, held)) = self.validations.remove(&p.id) else {
             return;
         };
-        match self.check_validation(decode_result(h, msg).ok()) {
+        match self.check_validation(result.ok()) {
             Ok(()) => self.events.push_back(Event::Completed {
                 id,
                 result: Ok(held),
