@@ -183,21 +183,35 @@ impl Connection {
     /// Frames, chains, signs and seals messages into `out` (MS-SMB2 3.2.4.1.4: each
     /// chained message starts 8-byte aligned and is signed over its padded length),
     /// running the AfterEncode, BeforeSend and AfterSend hooks on the way.
+    ///
+    /// Messages are encoded, signed and sealed where they will be sent: hooks that
+    /// need a separate copy (AfterEncode, BeforeSend, AfterSend of a sealed frame) pay
+    /// for it only when one is registered.
     fn encode_frame(
         &mut self,
         parts: &[Part<'_>],
         prot: Protection,
         out: &mut Vec<u8>,
     ) -> Result<(), RequestError> {
-        let (mut chain, mut starts) = encode_chain(parts);
-        let encoded_len = chain.len();
-        self.hooks.run(&mut HookEvent::AfterEncode(&mut chain));
-        if chain.len() != encoded_len {
-            starts = chain_starts(&chain);
+        let frame_start = out.len();
+        out.extend_from_slice(&[0; 4]);
+        if prot.encrypt {
+            out.resize(out.len() + TRANSFORM_HEADER_LEN, 0);
+        }
+        let chain_start = out.len();
+        let mut starts = encode_chain(parts, out);
+        if self.hooks.is_active(HookPoint::AfterEncode) {
+            let mut chain = out.split_off(chain_start);
+            let encoded_len = chain.len();
+            self.hooks.run(&mut HookEvent::AfterEncode(&mut chain));
+            if chain.len() != encoded_len {
+                starts = chain_starts(&chain).into_iter().map(|s| s + chain_start).collect();
+            }
+            out.extend_from_slice(&chain);
         }
         // Sign each message over its own bytes, padding included, once NextCommand is set.
         for (i, &start) in starts.iter().enumerate() {
-            let end = starts.get(i + 1).copied().unwrap_or(chain.len());
+            let end = starts.get(i + 1).copied().unwrap_or(out.len());
             // Messages a hook appended are protected like the last encoded part.
             let Some(p) = parts.get(i).or(parts.last()) else {
                 break;
@@ -206,29 +220,30 @@ impl Connection {
                 && !p.sig_override
                 && let Some(signer) = p.session.and_then(|s| self.sessions[s].signer.as_deref())
             {
-                sign_message(signer, &mut chain[start..end]);
+                sign_message(signer, &mut out[start..end]);
             }
         }
         // MS-SMB2 3.2.4.2.2.2 / 3.2.4.2.3: the preauth hash covers requests as sent.
         if let [p] = parts {
+            let chain = &out[chain_start..];
             match p.header.command {
                 Command::Negotiate => {
                     self.preauth = PreauthHash::new();
-                    self.preauth.update(&chain);
+                    self.preauth.update(chain);
                 }
                 Command::SessionSetup => {
                     if let Some(h) = p.session.and_then(|i| self.sessions[i].preauth.as_mut()) {
-                        h.update(&chain);
+                        h.update(chain);
                     }
                 }
                 _ => {}
             }
         }
-        let frame_start = out.len();
-        out.extend_from_slice(&[0; 4]);
+        let mut sealed_plaintext = None;
         if prot.encrypt {
-            out.resize(out.len() + TRANSFORM_HEADER_LEN, 0);
-            out.extend_from_slice(&chain);
+            if self.hooks.is_active(HookPoint::AfterSend) {
+                sealed_plaintext = Some(out[chain_start..].to_vec());
+            }
             // Invariant: protection_for only sets encrypt for a session with an encryptor.
             let s = &mut self.sessions[parts[0].session.expect("encrypt implies a session")];
             let nonce = s.next_nonce();
@@ -239,8 +254,6 @@ impl Connection {
                 out.truncate(frame_start);
                 return Err(RequestError::Crypto(e));
             }
-        } else {
-            out.extend_from_slice(&chain);
         }
         if self.hooks.is_active(HookPoint::BeforeSend) {
             let mut frame = out.split_off(frame_start + 4);
@@ -253,10 +266,12 @@ impl Connection {
             return Err(RequestError::FrameTooLarge { size: len });
         }
         out[frame_start..frame_start + 4].copy_from_slice(&frame_header(len));
-        let frame = &out[frame_start + 4..];
-        let plaintext = if prot.encrypt { &chain[..] } else { frame };
-        self.hooks
-            .run(&mut HookEvent::AfterSend { frame, plaintext });
+        if self.hooks.is_active(HookPoint::AfterSend) {
+            let frame = &out[frame_start + 4..];
+            let plaintext = sealed_plaintext.as_deref().unwrap_or(frame);
+            self.hooks
+                .run(&mut HookEvent::AfterSend { frame, plaintext });
+        }
         Ok(())
     }
 
@@ -327,26 +342,25 @@ impl Connection {
     }
 }
 
-/// Headers and bodies of one frame's messages, chained: each part after the first starts
-/// 8-byte aligned and the previous part's NextCommand points at it (unless overridden).
-/// Returns the chain and where each message starts.
-fn encode_chain(parts: &[Part<'_>]) -> (Vec<u8>, Vec<usize>) {
-    let mut out = Vec::with_capacity(HEADER_LEN + 64);
+/// Appends the headers and bodies of one frame's messages to `out`, chained: each part
+/// after the first starts 8-byte aligned and the previous part's NextCommand points at
+/// it (unless overridden). Returns where each message starts in `out`.
+fn encode_chain(parts: &[Part<'_>], out: &mut Vec<u8>) -> Vec<usize> {
     let mut starts: Vec<usize> = Vec::with_capacity(parts.len());
     for (i, p) in parts.iter().enumerate() {
         if let Some(&prev) = starts.last() {
-            pad_to(&mut out, prev, 8);
+            pad_to(out, prev, 8);
             if !parts[i - 1].next_override {
                 let next = u32::try_from(out.len() - prev).unwrap_or(u32::MAX);
-                patch_u32(&mut out, prev + 20, next);
+                patch_u32(out, prev + 20, next);
             }
         }
         let msg_start = out.len();
         starts.push(msg_start);
-        p.header.encode(&mut out);
-        p.body.encode(&mut out, msg_start);
+        p.header.encode(out);
+        p.body.encode(out, msg_start);
     }
-    (out, starts)
+    starts
 }
 
 /// Message starts in a chain, following NextCommand (MS-SMB2 2.2.1.2) as far as it
