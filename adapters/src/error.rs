@@ -64,6 +64,18 @@ impl Error {
         )
     }
 
+    /// Whether a deadline passed: connecting, a request's, or the keepalive's.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout(_)
+                | Self::Request(
+                    RequestError::Timeout { .. }
+                        | RequestError::ConnectionLost(ConnectionError::KeepaliveTimeout)
+                )
+        )
+    }
+
     /// Why the connection failed, if it did.
     pub fn connection_error(&self) -> Option<&ConnectionError> {
         match self {

@@ -54,7 +54,7 @@ impl Fail {
             );
         }
         let code = match &e {
-            pike::Error::Timeout(_) | pike::Error::Request(RequestError::Timeout { .. }) => TIMEOUT,
+            e if e.is_timeout() => TIMEOUT,
             pike::Error::Io(_) | pike::Error::Request(RequestError::ConnectionLost(_)) => {
                 CONNECTION
             }
@@ -129,7 +129,7 @@ mod tests {
         let f = Fail::smb("connect h", lost);
         assert_eq!(f.code, CONNECTION);
         assert!(f.msg.starts_with("connect h: "), "{}", f.msg);
-        let t = Fail::smb("x", pike::Error::Timeout("TCP connect"));
+        let t = Fail::smb("x", pike::Error::Timeout("connect and NEGOTIATE"));
         assert_eq!(t.code, TIMEOUT);
     }
 }

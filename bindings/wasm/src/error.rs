@@ -91,7 +91,7 @@ pub(crate) fn js_error(e: pike::Error) -> PikeError {
         return make(&code, &message, Some(status.0));
     }
     let code = match &e {
-        pike::Error::Timeout(_) => "TIMEOUT",
+        e if e.is_timeout() => "TIMEOUT",
         pike::Error::Io(io) => match io.kind() {
             // The WebSocket to the relay could not be opened.
             std::io::ErrorKind::ConnectionRefused => "RELAY",
@@ -101,11 +101,9 @@ pub(crate) fn js_error(e: pike::Error) -> PikeError {
         pike::Error::InvalidArgument(_) => "INVALID_ARGUMENT",
         pike::Error::Usage(_) => "USAGE",
         pike::Error::Request(r) => match r {
-            RequestError::Timeout { .. } => "TIMEOUT",
             RequestError::ConnectionLost(
                 ConnectionError::NotSmb(_) | ConnectionError::Smb1Only,
             ) => "NOT_SMB",
-            RequestError::ConnectionLost(ConnectionError::KeepaliveTimeout) => "TIMEOUT",
             RequestError::ConnectionLost(_) => "CONNECTION_LOST",
             RequestError::Auth(_) | RequestError::GuestRefused | RequestError::AnonymousRefused => {
                 "AUTH"

@@ -205,7 +205,10 @@ impl Connection {
             let encoded_len = chain.len();
             self.hooks.run(&mut HookEvent::AfterEncode(&mut chain));
             if chain.len() != encoded_len {
-                starts = chain_starts(&chain).into_iter().map(|s| s + chain_start).collect();
+                starts = chain_starts(&chain)
+                    .into_iter()
+                    .map(|s| s + chain_start)
+                    .collect();
             }
             out.extend_from_slice(&chain);
         }
