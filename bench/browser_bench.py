@@ -94,6 +94,8 @@ def wait_port(port, secs=10):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "RESULTS.md"))
+    ap.add_argument("--profile", action="store_true",
+                    help="also print the page's hottest functions (CDP sampling profiler) per config")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (smbd needs it)")
@@ -129,6 +131,8 @@ def main():
                 remote = f"//127.0.0.1:{PORT}/share"
                 opts = {"server": "pikelab", "share": "share", "domain": "LAB", "user": USER,
                         "password": PASS, "encrypt": encrypt, "timeoutMs": 120000}
+                if args.profile:
+                    profile(driver, f"ws://127.0.0.1:{relay_port}/", opts, size, name)
                 for rep in range(REPS):
                     for side in (["native", "browser"] if rep % 2 == 0 else ["browser", "native"]):
                         if side == "native":
@@ -159,6 +163,27 @@ def main():
         http.terminate()
         shutil.rmtree(local, ignore_errors=True)
     write_section(args.out, results, started)
+
+
+def profile(driver, relay, opts, size, name):
+    """One browser put+get under Chromium's sampling profiler; prints self time by function."""
+    cdp = lambda cmd, **params: driver.call("POST", driver.s("/goog/cdp/execute"), {"cmd": cmd, "params": params})  # noqa: E731
+    cdp("Profiler.enable")
+    cdp("Profiler.setSamplingInterval", interval=200)
+    cdp("Profiler.start")
+    r = driver.js_async(BROWSER_RUN, relay, opts, size, "p.bin")
+    prof = cdp("Profiler.stop")["profile"]
+    if "error" in r:
+        raise SystemExit(f"browser: {r['error']}")
+    nodes = {n["id"]: n["callFrame"]["functionName"] or "(anonymous)" for n in prof["nodes"]}
+    self_us = {}
+    for node, dt in zip(prof["samples"], prof["timeDeltas"]):
+        self_us[nodes[node]] = self_us.get(nodes[node], 0) + dt
+    total = sum(self_us.values()) or 1
+    print(f"--- {name}: hottest functions (self time), put {size / MIB / r['put']:.1f} MiB/s,"
+          f" get {size / MIB / r['get']:.1f} MiB/s")
+    for fn, us in sorted(self_us.items(), key=lambda kv: -kv[1])[:25]:
+        print(f"{100 * us / total:5.1f}%  {fn[:110]}")
 
 
 def write_section(path, results, started):
