@@ -85,6 +85,7 @@ mod diag;
 mod driver;
 mod error;
 mod file;
+pub mod harness;
 mod hooks;
 mod links;
 mod options;
