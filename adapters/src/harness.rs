@@ -45,7 +45,9 @@
 //!
 //! [`Harness::expected_failures`] takes a table of (server pattern, test, reason). The
 //! server is identified by `PIKE_SERVER_ID` (e.g. `samba-4.17.12-Debian`; SMB2 itself
-//! never says what the server is), matched against glob patterns such as `samba-4.17*`.
+//! never says what the server is) and the protection its session got, as
+//! `samba-4.17.12-Debian/encrypted` (or `/signed`, `/plain`), matched against glob
+//! patterns such as `samba-4.17*` or `samba-4.17*/plain`.
 //! For a listed test on a matching server:
 //!
 //! - a failure is **expected**: reported as `XFAIL` on stderr, and the test passes;
@@ -233,7 +235,9 @@ impl Requirements {
 /// One entry of a per-server expected-failure table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExpectedFailure {
-    /// Glob (`*` matches any run) over `PIKE_SERVER_ID`, e.g. `samba-4.17*`.
+    /// Glob (`*` matches any run) over `<PIKE_SERVER_ID>/<protection>`, where the
+    /// protection is what the session got: `plain`, `signed` or `encrypted`. E.g.
+    /// `samba-4.17*` (any protection) or `samba-4.17*/encrypted`.
     pub server: &'static str,
     /// The test's name as given to [`Harness::from_env`].
     pub test: &'static str,
@@ -320,12 +324,13 @@ impl Harness {
         self
     }
 
-    /// The table entry that applies to this test on this server, if any.
-    pub fn expected_failure(&self) -> Option<&'static ExpectedFailure> {
-        let id = self.server_id.as_deref()?;
+    /// The table entry that applies to this test on this server with `protection`
+    /// (`plain`, `signed`, `encrypted`), if any.
+    pub fn expected_failure(&self, protection: &str) -> Option<&'static ExpectedFailure> {
+        let id = format!("{}/{protection}", self.server_id.as_deref()?);
         self.expected
             .iter()
-            .find(|e| e.test == self.test && glob(e.server, id))
+            .find(|e| e.test == self.test && glob(e.server, &id))
     }
 
     /// Connects, checks the requirements, makes the temporary directory, runs `body`,
@@ -341,8 +346,10 @@ impl Harness {
         F: FnOnce(Fixture<R>) -> Fut,
         Fut: Future<Output = TestResult>,
     {
+        let mut protection = "plain";
         let result = match self.setup(rt).await {
             Ok(fx) => {
+                protection = fx.protection();
                 let result = CatchUnwind(Box::pin(body(fx.clone()))).await;
                 if let Err(e) = fx.cleanup().await {
                     eprintln!("{}: removing {} failed: {e}", self.test, fx.dir.as_str());
@@ -351,7 +358,7 @@ impl Harness {
             }
             Err(e) => Ok(Err(e)),
         };
-        match self.judge(result) {
+        match self.judge(protection, result) {
             Ok(outcome) => {
                 match &outcome {
                     Outcome::Passed => {}
@@ -366,16 +373,21 @@ impl Harness {
         }
     }
 
-    /// Judges a body's result (`Err` is a panic message): the outcome, or why the test
-    /// fails. An expected failure that passes fails (`XPASS`).
-    pub fn judge(&self, result: Result<TestResult, String>) -> Result<Outcome, String> {
+    /// Judges a body's result (`Err` is a panic message) on a session with
+    /// `protection`: the outcome, or why the test fails. An expected failure that passes
+    /// fails (`XPASS`).
+    pub fn judge(
+        &self,
+        protection: &str,
+        result: Result<TestResult, String>,
+    ) -> Result<Outcome, String> {
         let failure = match result {
             Ok(Ok(())) => None,
             Ok(Err(TestError::Skip(s))) => return Ok(Outcome::Skipped(s)),
             Ok(Err(TestError::Fail(m))) => Some(m),
             Err(panic) => Some(format!("panicked: {panic}")),
         };
-        match (failure, self.expected_failure()) {
+        match (failure, self.expected_failure(protection)) {
             (None, None) => Ok(Outcome::Passed),
             (Some(m), None) => Err(format!("{}: {m}", self.test)),
             (Some(failure), Some(e)) => Ok(Outcome::ExpectedFailure {
@@ -453,6 +465,15 @@ impl<R: Runtime> Fixture<R> {
     /// built by hand (e.g. a CREATE's name).
     pub fn rel(&self, name: &str) -> String {
         self.dir.join(name).as_str().to_owned()
+    }
+
+    /// What protects the harness's session: `encrypted`, `signed` or `plain`.
+    pub fn protection(&self) -> &'static str {
+        match self.tree.session().info() {
+            Some(i) if i.encrypt_data => "encrypted",
+            Some(i) if i.signing_required => "signed",
+            _ => "plain",
+        }
     }
 
     /// Checks `requirements` mid-test (`?` turns an unmet one into a skip).
@@ -615,11 +636,18 @@ mod tests {
     use pike_core::crypto::SigningAlgorithm;
     use pike_core::wire::{Capabilities, SecurityMode, ShareFlags};
 
-    const TABLE: &[ExpectedFailure] = &[ExpectedFailure {
-        server: "samba-4.17*",
-        test: "quirk",
-        reason: "Samba does it differently",
-    }];
+    const TABLE: &[ExpectedFailure] = &[
+        ExpectedFailure {
+            server: "samba-4.17*",
+            test: "quirk",
+            reason: "Samba does it differently",
+        },
+        ExpectedFailure {
+            server: "samba-*/encrypted",
+            test: "enc_quirk",
+            reason: "only when encrypting",
+        },
+    ];
 
     fn harness(test: &str, server: Option<&str>) -> Harness {
         Harness::new(test, TreeConnect::new())
@@ -632,31 +660,38 @@ mod tests {
         let listed = harness("quirk", Some("samba-4.17.12-Debian"));
         let failed = || Ok(Err(TestError::fail("boom")));
         assert!(matches!(
-            listed.judge(failed()),
+            listed.judge("plain", failed()),
             Ok(Outcome::ExpectedFailure {
                 reason: "Samba does it differently",
                 ..
             })
         ));
         assert!(matches!(
-            listed.judge(Err("assertion failed".into())),
+            listed.judge("plain", Err("assertion failed".into())),
             Ok(Outcome::ExpectedFailure { .. })
         ));
-        let xpass = listed.judge(Ok(Ok(()))).unwrap_err();
+        let xpass = listed.judge("plain", Ok(Ok(()))).unwrap_err();
         assert!(xpass.starts_with("XPASS quirk"), "{xpass}");
         let skip = Ok(Err(TestError::Skip(Skip::new("no leases"))));
         assert_eq!(
-            listed.judge(skip),
+            listed.judge("plain", skip),
             Ok(Outcome::Skipped(Skip::new("no leases")))
         );
+        // Protection-specific entries.
+        let enc = harness("enc_quirk", Some("samba-4.17.1"));
+        assert!(matches!(
+            enc.judge("encrypted", failed()),
+            Ok(Outcome::ExpectedFailure { .. })
+        ));
+        assert!(enc.judge("signed", failed()).is_err());
         // Another server, another test, or no server id: the table does not apply.
         for h in [
             harness("quirk", Some("samba-4.18.0")),
             harness("other", Some("samba-4.17.12")),
             harness("quirk", None),
         ] {
-            assert_eq!(h.judge(Ok(Ok(()))), Ok(Outcome::Passed));
-            assert!(h.judge(failed()).unwrap_err().contains("boom"));
+            assert_eq!(h.judge("signed", Ok(Ok(()))), Ok(Outcome::Passed));
+            assert!(h.judge("signed", failed()).unwrap_err().contains("boom"));
         }
     }
 

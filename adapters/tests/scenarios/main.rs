@@ -19,13 +19,21 @@ use pike::harness::ExpectedFailure;
 use pike::pike_core::wire::{CreateRequest, access, disposition, share_access};
 
 /// Where Samba 4.17 behaves differently from what the scenarios (and Windows) expect.
-/// Keyed by `PIKE_SERVER_ID` (`.ci/run` sets `samba-<smbd --version>`).
+/// Keyed by `PIKE_SERVER_ID/<protection>` (`.ci/run` sets `samba-<smbd --version>`).
 pub(crate) const EXPECTED_FAILURES: &[ExpectedFailure] = &[
+    // Signed, the same request gets USER_SESSION_DELETED: Samba checks the SessionId
+    // when it must verify a signature, and encrypted it trusts the transform's.
     ExpectedFailure {
-        server: "samba-4.17*",
+        server: "samba-4.17*/plain",
         test: "invalid_session_ioctl",
-        reason: "Samba answers FSCTL_QUERY_NETWORK_INTERFACE_INFO (FileId all ones) without \
+        reason: "Samba answers an unsigned FSCTL_QUERY_NETWORK_INTERFACE_INFO without \
                  looking up the SessionId: STATUS_SUCCESS, not USER_SESSION_DELETED",
+    },
+    ExpectedFailure {
+        server: "samba-4.17*/encrypted",
+        test: "invalid_session_ioctl",
+        reason: "Samba takes the session from the TRANSFORM_HEADER and ignores the inner \
+                 SessionId: STATUS_SUCCESS, not USER_SESSION_DELETED",
     },
     ExpectedFailure {
         server: "samba-4.17*",
