@@ -13,7 +13,7 @@ use pike::runtime::Runtime;
 use crate::{create, scenario};
 
 const BOGUS_SESSION: SessionId = SessionId(0x0bad_5e55_1011_0001);
-const BOGUS_TREE: TreeId = TreeId(0x0bad_7ee);
+const BOGUS_TREE: TreeId = TreeId(0x0bad_7ee0);
 
 fn ioctl() -> IoctlRequest {
     IoctlRequest {
