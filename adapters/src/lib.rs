@@ -18,6 +18,12 @@
 //! ([`Tree::request`]), edit any field, [`Tree::submit`] it (the [`ResponseFuture`]
 //! shows the interim AsyncId), and await the typed response.
 //!
+//! # Testing servers
+//!
+//! [`harness`] runs conformance tests from plain `cargo test`: requirements that skip,
+//! per-server expected failures, a temporary directory on the share, and
+//! [`harness::expect_status`].
+//!
 //! # Hooks
 //!
 //! A [`Hook`] sees, and may rewrite, traffic at eight points: a request before and
@@ -85,6 +91,7 @@ mod diag;
 mod driver;
 mod error;
 mod file;
+pub mod harness;
 mod hooks;
 mod links;
 mod options;

@@ -1,0 +1,35 @@
+//! pike's `tree.py` and `echo.py`.
+
+use pike::harness::{Requirements, expect_status};
+use pike::pike_core::wire::{EchoRequest, EchoResponse, NtStatus, disposition};
+
+use crate::scenario;
+
+scenario!(echo, Requirements::new(), |fx| {
+    let _: EchoResponse = fx.tree().call(EchoRequest).await?;
+    Ok(())
+});
+
+scenario!(tree_connect_disconnect, Requirements::new(), |fx| {
+    let session = fx.tree().session();
+    let second = session.tree_connect(fx.tree().share()).await?;
+    assert_ne!(second.id(), fx.tree().id());
+    let _: EchoResponse = second.call(EchoRequest).await?;
+    let gone = second.id();
+    second.disconnect().await?;
+    // MS-SMB2 3.3.5.2.11: the TreeId is gone.
+    let mut req = fx
+        .tree()
+        .request(crate::create(fx.rel("x"), disposition::OPEN_IF));
+    req.header.tree_id = Some(gone);
+    expect_status(NtStatus::NETWORK_NAME_DELETED, fx.tree().submit(req)?).await?;
+    // The first tree is untouched.
+    assert!(fx.dir().is_dir().await?);
+    Ok(())
+});
+
+scenario!(tree_connect_bad_share, Requirements::new(), |fx| {
+    let e = fx.tree().session().tree_connect("no-such-share-pike").await;
+    pike::harness::check_status(NtStatus::BAD_NETWORK_NAME, e.map(|t| t.id()))?;
+    Ok(())
+});
