@@ -590,17 +590,29 @@ impl Path {
     }
 
     /// Deletes the entry itself (a link, not its target).
+    ///
+    /// Files go in one CREATE(DELETE_ON_CLOSE) + CLOSE compound, one operation fewer for
+    /// the server than setting FileDispositionInformation; directories keep the
+    /// SET_INFO so a non-empty one reports STATUS_DIRECTORY_NOT_EMPTY right there
+    /// (MS-FSA 2.1.5.4) rather than staying behind silently at CLOSE.
     pub(crate) async fn delete(&self, options: u32) -> Result<(), Error> {
         let opts = options | create_options::OPEN_REPARSE_POINT;
+        let on_close = options & create_options::NON_DIRECTORY_FILE != 0;
         self.follow_links(|p| async move {
-            let c = create(&p.path, access::DELETE, disposition::OPEN, opts);
-            let info = FileDispositionInformation {
-                delete_pending: true,
+            let middle = if on_close {
+                vec![]
+            } else {
+                vec![set_info(&FileDispositionInformation {
+                    delete_pending: true,
+                })]
             };
-            p.tree
-                .open_do_close(c, vec![set_info(&info)])
-                .await
-                .map(drop)
+            let extra = if on_close {
+                create_options::DELETE_ON_CLOSE
+            } else {
+                0
+            };
+            let c = create(&p.path, access::DELETE, disposition::OPEN, opts | extra);
+            p.tree.open_do_close(c, middle).await.map(drop)
         })
         .await
     }
