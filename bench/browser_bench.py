@@ -6,10 +6,10 @@ repository root.
     BENCH_BIG_MIB=32 BENCH_REPS=1 python3 bench/browser_bench.py --out /tmp/b.md
 
 For each config (plain: no signing or encryption; encrypted: AES-128-GCM required) it
-starts a Samba whose share is on tmpfs, a websockify relay pinned to it and a static
-server for the demo page, then alternates the native `pike` CLI (release, tokio) and
-pike-wasm (release, in headless Chromium driven over WebDriver) putting and getting the
-same file. The browser side generates its data in memory and is timed inside the page
+starts a Samba whose share is on tmpfs, two relays pinned to it (websockify and
+`pike relay`) and a static server for the demo page, then rotates the native `pike` CLI
+(release, tokio) and pike-wasm (release, in headless Chromium driven over WebDriver)
+through each relay, putting and getting the same file. The browser side generates its data in memory and is timed inside the page
 (performance.now(), around writeFile/readFile only); the native side is timed around the
 CLI process (connect included, so the ratio slightly favours the browser on small
 files: use a large BENCH_BIG_MIB). Every transfer is checked by size and sha256.
@@ -41,6 +41,11 @@ CONFIGS = [
     ("encrypted", {"SMB_ENCRYPT": "required", "SMB3_CIPHERS": "AES-128-GCM"}, ["--encrypt"], True),
 ]
 SECTION = "## Browser vs native"
+# The browser's relays, pinned to the Samba port: Debian's websockify and `pike relay`.
+RELAYS = {
+    "websockify": ["websockify", "127.0.0.1:{listen}", "127.0.0.1:{target}"],
+    "pike relay": ["{pike}", "relay", "--listen", "127.0.0.1:{listen}", "--target", "127.0.0.1:{target}"],
+}
 
 # Runs in the page: connect, put, get, check, delete; reports page-side timings.
 BROWSER_RUN = """
@@ -123,18 +128,24 @@ def main():
         driver.wait("the module", "return document.body.dataset.ready === '1'")
         for name, senv, pflags, encrypt in CONFIGS:
             lab = Lab(f"browser-{name}", senv)
-            relay_port = free_port()
-            relay = subprocess.Popen(["websockify", f"127.0.0.1:{relay_port}", f"127.0.0.1:{PORT}"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            relays = {}  # side -> (process, url)
             try:
-                wait_port(relay_port)
+                for side, argv in RELAYS.items():
+                    port = free_port()
+                    proc = subprocess.Popen([a.format(pike=pike, listen=port, target=PORT) for a in argv],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    relays[side] = (proc, f"ws://127.0.0.1:{port}/")
+                    wait_port(port)
                 remote = f"//127.0.0.1:{PORT}/share"
                 opts = {"server": "pikelab", "share": "share", "domain": "LAB", "user": USER,
                         "password": PASS, "encrypt": encrypt, "timeoutMs": 120000}
                 if args.profile:
-                    profile(driver, f"ws://127.0.0.1:{relay_port}/", opts, size, name)
+                    for side, (_, url) in relays.items():
+                        profile(driver, url, opts, size, f"{name} via {side}")
+                sides = ["native", *relays]
                 for rep in range(REPS):
-                    for side in (["native", "browser"] if rep % 2 == 0 else ["browser", "native"]):
+                    # Rotate who goes first: caches and CPU frequency favour nobody.
+                    for side in sides[rep % len(sides):] + sides[:rep % len(sides)]:
                         if side == "native":
                             put, _, _ = timed([pike, "put", f"{local}/big.bin", f"{remote}/n.bin", "-U", CREDS] + pflags)
                             got = os.path.join(lab.share, "n.bin")
@@ -144,18 +155,19 @@ def main():
                             os.remove(got)
                             os.remove(f"{local}/back.bin")
                         else:
-                            r = driver.js_async(BROWSER_RUN, f"ws://127.0.0.1:{relay_port}/", opts, size, "b.bin")
+                            r = driver.js_async(BROWSER_RUN, relays[side][1], opts, size, "b.bin")
                             if "error" in r:
-                                raise SystemExit(f"browser: {r['error']}")
+                                raise SystemExit(f"browser via {side}: {r['error']}")
                             assert r["same"], "browser: data came back different"
                             assert r["encrypted"] == encrypt, f"browser: encrypted={r['encrypted']}"
                             put, get = r["put"], r["get"]
                         results.setdefault((name, "put", side), []).append(put)
                         results.setdefault((name, "get", side), []).append(get)
-                        print(f"{name:9} rep {rep + 1} {side:7} put {size / MIB / put:7.1f} MiB/s"
+                        print(f"{name:9} rep {rep + 1} {side:10} put {size / MIB / put:7.1f} MiB/s"
                               f"  get {size / MIB / get:7.1f} MiB/s", flush=True)
             finally:
-                relay.terminate()
+                for proc, _ in relays.values():
+                    proc.terminate()
                 lab.down()
     finally:
         if driver:
@@ -193,19 +205,21 @@ def write_section(path, results, started):
         SECTION,
         "",
         f"`python3 bench/browser_bench.py` on {started:%Y-%m-%d %H:%M} UTC: {BIG_MIB} MiB, median of {REPS}; "
-        f"{os.cpu_count()} cores ({cpu}); {chromium}; websockify relay on loopback; Samba share on tmpfs.",
+        f"{os.cpu_count()} cores ({cpu}); {chromium}; relays on loopback; Samba share on tmpfs.",
         "Browser: pike-wasm (release) in headless Chromium, timed in the page around `writeFile`/`readFile`. "
         "Native: the `pike` CLI (release, tokio), timed around the process. Target: browser ≥ 0.5 × native.",
         "",
-        "| config | op | native MiB/s | browser MiB/s | browser / native |",
-        "|---|---|---:|---:|---:|",
+        "| config | op | native MiB/s | via websockify MiB/s | ratio | via pike relay MiB/s | ratio |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for name, *_ in CONFIGS:
         for op in ("get", "put"):
             n = statistics.median(results[(name, op, "native")])
-            b = statistics.median(results[(name, op, "browser")])
-            mib = BIG_MIB
-            lines.append(f"| {name} | {op} | {mib / n:.1f} | {mib / b:.1f} | {n / b:.2f} |")
+            cells = [f"{BIG_MIB / n:.1f}"]
+            for side in RELAYS:
+                b = statistics.median(results[(name, op, side)])
+                cells += [f"{BIG_MIB / b:.1f}", f"{n / b:.2f}"]
+            lines.append(f"| {name} | {op} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     old = open(path).read() if os.path.exists(path) else ""
     if SECTION in old:

@@ -57,15 +57,30 @@ export PIKE_WS_ODDITIES_URL="ws://127.0.0.1:$ODD_PORT"
 export PIKE_SHARE=share PIKE_CREDS='LAB\pike%pike-pass'
 echo "samba :$SMB_PORT, relay $PIKE_RELAY_URL, relay without server $PIKE_RELAY_NOSERVER_URL"
 
-echo "--- wasm_bindgen_test suite in headless Chromium"
+echo "--- wasm_bindgen_test suite in headless Chromium, through websockify"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/bindings/wasm/webdriver.json"
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 cargo test -p pike-wasm --target wasm32-unknown-unknown
 
-echo "--- demo page end to end"
+echo "--- the same suite through pike's own relay (pike relay)"
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+cargo build -q -p pike-cli
+start_pike_relay() { # LISTEN_PORT TARGET_PORT NAME
+  "$TARGET/debug/pike" relay --listen "127.0.0.1:$1" --target "127.0.0.1:$2" >"$LAB/$3.log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$1" 127.0.0.1 10 "$!" || { cat "$LAB/$3.log" >&2; return 1; }
+}
+PIKE_RELAY_PORT=$(free_port $((ODD_PORT + 1)))
+start_pike_relay "$PIKE_RELAY_PORT" "$SMB_PORT" pike-relay
+PIKE_NOSERVER_PORT=$(free_port $((PIKE_RELAY_PORT + 1)))
+start_pike_relay "$PIKE_NOSERVER_PORT" "$CLOSED_PORT" pike-relay-noserver
+PIKE_RELAY_URL="ws://127.0.0.1:$PIKE_RELAY_PORT/" \
+  PIKE_RELAY_NOSERVER_URL="ws://127.0.0.1:$PIKE_NOSERVER_PORT/" \
+  cargo test -p pike-wasm --target wasm32-unknown-unknown
+
+echo "--- demo page end to end"
 cargo build --release -p pike-wasm --target wasm32-unknown-unknown
 WWW="$LAB/www"
 cp -r bindings/wasm/www "$WWW"
@@ -76,7 +91,7 @@ for sig in 'export function connect(relayUrl: string, options: ConnectOptions): 
   'list(path: string): Promise<Entry[]>;' 'export interface PikeError extends Error'; do
   grep -qF "$sig" "$WWW/pkg/pike_wasm.d.ts" || { echo "pike_wasm.d.ts lacks: $sig" >&2; exit 1; }
 done
-HTTP_PORT=$(free_port $((ODD_PORT + 1)))
+HTTP_PORT=$(free_port $((PIKE_NOSERVER_PORT + 1)))
 /usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$WWW" "$HTTP_PORT" \
   >"$LAB/http.log" 2>&1 &
 PIDS+=($!)

@@ -8,6 +8,7 @@ mod fail;
 mod format;
 mod ops;
 mod progress;
+mod relay;
 mod remote;
 
 use std::io::IsTerminal;
@@ -150,6 +151,27 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Relay WebSocket connections to one SMB server, for pike in the browser.
+    ///
+    /// Every connection goes to TARGET: a page never chooses the server. The relay
+    /// sees every byte unless the session is encrypted (the browser client's default).
+    Relay {
+        /// Address to accept WebSocket connections on, e.g. 127.0.0.1:8090.
+        #[arg(long, value_name = "ADDR")]
+        listen: String,
+        /// The SMB server, host:port.
+        #[arg(long, value_name = "HOST:PORT")]
+        target: String,
+        /// Connections served at once; more get HTTP 503.
+        #[arg(long, default_value_t = 64)]
+        max_connections: usize,
+        /// Largest WebSocket message accepted, in bytes.
+        #[arg(long, default_value_t = (16 << 20) + (64 << 10))]
+        max_message: u64,
+        /// Accept only pages from this Origin (repeatable; default: any).
+        #[arg(long = "allow-origin", value_name = "ORIGIN")]
+        allow_origins: Vec<String>,
+    },
     /// Print changes in a directory (CHANGE_NOTIFY) until interrupted.
     Watch {
         /// Watch the whole subtree.
@@ -199,6 +221,28 @@ fn report(f: &Fail) -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Fail> {
     let c = &cli.conn;
     match cli.cmd {
+        Cmd::Relay {
+            listen,
+            target,
+            max_connections,
+            max_message,
+            allow_origins,
+        } => {
+            let l = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| Fail::local(format!("relay: listen on {listen}"), e))?;
+            eprintln!(
+                "pike relay: ws://{} -> {target}",
+                l.local_addr().map_or(listen, |a| a.to_string())
+            );
+            let config = relay::Config {
+                target,
+                max_connections,
+                max_message,
+                allow_origins,
+            };
+            relay::serve(l, config).await
+        }
         Cmd::Ls { remote, json } => {
             let r = Remote::require(&remote)?;
             ops::ls(&connect(c, &r).await?, &r, json).await
