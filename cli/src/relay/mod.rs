@@ -35,6 +35,8 @@ pub(crate) struct Config {
 /// The opening handshake must arrive within this and fit in `MAX_HANDSHAKE` bytes.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_HANDSHAKE: usize = 8 * 1024;
+/// How long a refused client may take to send its request.
+const BUSY_GRACE: Duration = Duration::from_secs(1);
 /// TCP reads forwarded as one message each: large enough to be cheap, small enough that
 /// the browser gets bytes while more are in flight.
 const TCP_READ: usize = 256 * 1024;
@@ -54,7 +56,7 @@ pub(crate) async fn serve(listener: TcpListener, config: Config) -> Result<(), F
             let permit = slots.try_acquire_owned().ok();
             let r = match permit {
                 Some(_p) => handle(sock, &config).await,
-                None => refuse(sock, "503 Service Unavailable").await,
+                None => refuse_busy(sock).await,
             };
             if let Err(e) = r {
                 // Not eprintln!: a closed stderr must not take the relay down.
@@ -62,6 +64,13 @@ pub(crate) async fn serve(listener: TcpListener, config: Config) -> Result<(), F
             }
         });
     }
+}
+
+/// Over the connection limit: let the client finish its request (briefly), so it reads
+/// a 503 instead of a reset, then refuse.
+async fn refuse_busy(mut sock: TcpStream) -> std::io::Result<()> {
+    let _ = tokio::time::timeout(BUSY_GRACE, read_request(&mut sock)).await;
+    refuse(sock, "503 Service Unavailable").await
 }
 
 async fn refuse(mut sock: TcpStream, status: &str) -> std::io::Result<()> {
@@ -222,20 +231,7 @@ async fn server_to_client(
     let mut buf = vec![0u8; TCP_READ + 14];
     loop {
         tokio::select! {
-            r = tcp.read(&mut buf[14..]) => {
-                let Ok(n) = r else {
-                    return send_close(&mut ws, close::INTERNAL_ERROR).await;
-                };
-                if n == 0 {
-                    return send_close(&mut ws, close::NORMAL).await;
-                }
-                // The header goes right before the payload: one write per message.
-                let mut head = Vec::with_capacity(14);
-                ws::write_header(&mut head, opcode::BINARY, n);
-                let start = 14 - head.len();
-                buf[start..14].copy_from_slice(&head);
-                ws.write_all(&buf[start..14 + n]).await?;
-            }
+            biased; // control replies first: a close code must not lose to the server's EOF
             c = control.recv() => match c {
                 Some(Control::Pong(p)) => {
                     let mut frame = Vec::with_capacity(p.len() + 2);
@@ -246,6 +242,26 @@ async fn server_to_client(
                 Some(Control::Close(code)) => return send_close(&mut ws, code).await,
                 None => return send_close(&mut ws, close::NORMAL).await,
             },
+            r = tcp.read(&mut buf[14..]) => {
+                let Ok(n) = r else {
+                    return send_close(&mut ws, close::INTERNAL_ERROR).await;
+                };
+                if n == 0 {
+                    // The server may be closing because the client broke the protocol:
+                    // that close code (queued before our shutdown) wins.
+                    let code = match control.try_recv() {
+                        Ok(Control::Close(code)) => code,
+                        _ => close::NORMAL,
+                    };
+                    return send_close(&mut ws, code).await;
+                }
+                // The header goes right before the payload: one write per message.
+                let mut head = Vec::with_capacity(14);
+                ws::write_header(&mut head, opcode::BINARY, n);
+                let start = 14 - head.len();
+                buf[start..14].copy_from_slice(&head);
+                ws.write_all(&buf[start..14 + n]).await?;
+            }
         }
     }
 }
