@@ -33,4 +33,4 @@ pub use connection::{
     Compound, Connection, CreditStats, Event, HeaderOverrides, Hook, HookEvent, HookId, HookPoint,
     NegotiateInfo, Request, RequestId, Response, SessionInfo,
 };
-pub use error::{ConnectionError, RequestError, StatusError, UsageError};
+pub use error::{ConnectionError, CopyChunkLimits, RequestError, StatusError, UsageError};

@@ -41,10 +41,12 @@ use pike_core::wire::{
 };
 
 mod auth;
+mod copy;
 mod fs;
 mod links;
 mod pending;
 
+pub use copy::WINDOWS_COPYCHUNK_LIMITS;
 use fs::{ByteLock, Listing, Meta};
 use pending::{LeaseEntry, Parked, Waiting};
 
@@ -137,6 +139,8 @@ pub struct ServerConfig {
     pub spnego_hint: bool,
     /// Seeds the server challenge, salts and GUID.
     pub seed: [u8; 32],
+    /// Server-side copy limits (MS-SMB2 3.3.1.5).
+    pub copychunk_limits: pike_core::CopyChunkLimits,
 }
 
 impl Default for ServerConfig {
@@ -169,6 +173,7 @@ impl Default for ServerConfig {
             max_credits: 512,
             spnego_hint: true,
             seed: [0x5e; 32],
+            copychunk_limits: copy::WINDOWS_COPYCHUNK_LIMITS,
         }
     }
 }
