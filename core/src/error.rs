@@ -5,6 +5,7 @@ use core::fmt;
 use bytes::Bytes;
 
 use crate::auth::AuthError;
+use crate::compress::DecompressError;
 use crate::crypto::CryptoError;
 use crate::wire::{
     Command, CopyChunkResponse, DecodeError, ErrorResponse, Header, IoctlResponse, NtStatus, fsctl,
@@ -49,6 +50,9 @@ pub enum ConnectionError {
     /// FSCTL_VALIDATE_NEGOTIATE_INFO did not confirm NEGOTIATE (MS-SMB2 3.2.5.14.12):
     /// someone may have tampered with it.
     NegotiateValidationFailed(&'static str),
+    /// A compressed message could not be decompressed within its announced and
+    /// negotiated sizes (MS-SMB2 3.2.5.1.1.2).
+    Decompress(DecompressError),
 }
 
 impl fmt::Display for ConnectionError {
@@ -86,6 +90,7 @@ impl fmt::Display for ConnectionError {
             Self::DecryptionFailed(e) => write!(f, "decryption failed: {e}"),
             Self::KeepaliveTimeout => f.write_str("server stopped answering keepalives"),
             Self::Crypto(e) => write!(f, "crypto provider: {e}"),
+            Self::Decompress(e) => write!(f, "bad compressed message: {e}"),
             Self::NegotiateValidationFailed(what) => {
                 write!(
                     f,

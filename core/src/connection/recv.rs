@@ -122,17 +122,24 @@ impl Connection {
                 };
                 match open_transform(cipher, &mut frame) {
                     Ok(range) => {
-                        let plain = frame.split_off(range.start);
-                        let mut plain = plain;
+                        let mut plain = frame.split_off(range.start);
                         plain.truncate(range.len());
+                        // MS-SMB2 3.1.4.4: a message is compressed, then sealed.
+                        if classify(&plain) == Ok(FrameKind::Compressed) {
+                            plain = match self.decompress_message(&plain) {
+                                Ok(p) => p,
+                                Err(e) => return self.fail(e),
+                            };
+                        }
                         self.handle_chain(now, plain, Some(sid));
                     }
                     Err(e) => self.fail(ConnectionError::DecryptionFailed(e)),
                 }
             }
-            Ok(FrameKind::Compressed) => self.fail(ConnectionError::ProtocolViolation(
-                "compressed message without negotiated compression",
-            )),
+            Ok(FrameKind::Compressed) => match self.decompress_message(&frame) {
+                Ok(plain) => self.handle_chain(now, plain, None),
+                Err(e) => self.fail(e),
+            },
             Ok(FrameKind::Smb1) => self.fail(ConnectionError::Smb1Only),
             Err(e) => self.fail(ConnectionError::NotSmb(e)),
         }
