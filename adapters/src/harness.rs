@@ -719,6 +719,7 @@ mod tests {
             signing_algorithm: SigningAlgorithm::HmacSha256,
             security_buffer: Default::default(),
             system_time: 0,
+            compression: None,
         }
     }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::compress::CompressionAlgorithm;
 use crate::crypto::{CipherId, CryptoProvider, SigningAlgorithm};
 use crate::wire::Dialect;
 
@@ -56,6 +57,45 @@ pub struct ClientConfig {
     /// Skip FSCTL_VALIDATE_NEGOTIATE_INFO after TREE_CONNECT at 3.0/3.0.2 (loses
     /// downgrade protection; for negative tests).
     pub dangerous_skip_negotiate_validation: bool,
+    /// SMB 3.1.1 compression; off by default.
+    pub compression: CompressionConfig,
+}
+
+/// SMB 3.1.1 compression (MS-SMB2 2.2.3.1.3, 3.1.4.4). Offered only when `algorithms`
+/// is not empty; servers that do not implement it (Samba 4.17) ignore the context.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompressionConfig {
+    /// Algorithms to offer, preferred first. [`CompressionAlgorithm::PatternV1`] is
+    /// only useful with `chained`; LZ4 and unknown ids are never offered (no codec).
+    pub algorithms: Vec<CompressionAlgorithm>,
+    /// Offer chained compression (SMB2_COMPRESSION_CAPABILITIES_FLAG_CHAINED).
+    pub chained: bool,
+    /// Compress WRITE requests whose data is at least this large, when the result is
+    /// smaller (MS-SMB2 3.2.4.1.9); `None` never compresses what we send.
+    pub compress_writes_from: Option<usize>,
+    /// Set SMB2_READFLAG_REQUEST_COMPRESSED on READs, asking the server to compress
+    /// the data it returns (MS-SMB2 2.2.19, 3.2.4.6).
+    pub request_compressed_reads: bool,
+}
+
+impl CompressionConfig {
+    /// The algorithms this client can decode, in the caller's order, for the context.
+    pub(crate) fn offered(&self) -> Vec<CompressionAlgorithm> {
+        let mut algs: Vec<CompressionAlgorithm> = Vec::new();
+        for &a in &self.algorithms {
+            let usable = match a {
+                CompressionAlgorithm::Lznt1
+                | CompressionAlgorithm::Lz77
+                | CompressionAlgorithm::Lz77Huffman => true,
+                CompressionAlgorithm::PatternV1 => self.chained,
+                _ => false,
+            };
+            if usable && !algs.contains(&a) {
+                algs.push(a);
+            }
+        }
+        algs
+    }
 }
 
 impl ClientConfig {
@@ -87,6 +127,7 @@ impl ClientConfig {
             dangerous_allow_guest: false,
             dangerous_skip_signature_verification: false,
             dangerous_skip_negotiate_validation: false,
+            compression: CompressionConfig::default(),
         }
     }
 }

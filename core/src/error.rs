@@ -5,8 +5,11 @@ use core::fmt;
 use bytes::Bytes;
 
 use crate::auth::AuthError;
+use crate::compress::DecompressError;
 use crate::crypto::CryptoError;
-use crate::wire::{Command, DecodeError, ErrorResponse, Header, NtStatus};
+use crate::wire::{
+    Command, CopyChunkResponse, DecodeError, ErrorResponse, Header, IoctlResponse, NtStatus, fsctl,
+};
 
 /// A fatal, sticky connection failure, delivered once as
 /// [`Event::ConnectionLost`](crate::Event::ConnectionLost). Every outstanding request
@@ -47,6 +50,9 @@ pub enum ConnectionError {
     /// FSCTL_VALIDATE_NEGOTIATE_INFO did not confirm NEGOTIATE (MS-SMB2 3.2.5.14.12):
     /// someone may have tampered with it.
     NegotiateValidationFailed(&'static str),
+    /// A compressed message could not be decompressed within its announced and
+    /// negotiated sizes (MS-SMB2 3.2.5.1.1.2).
+    Decompress(DecompressError),
 }
 
 impl fmt::Display for ConnectionError {
@@ -84,6 +90,7 @@ impl fmt::Display for ConnectionError {
             Self::DecryptionFailed(e) => write!(f, "decryption failed: {e}"),
             Self::KeepaliveTimeout => f.write_str("server stopped answering keepalives"),
             Self::Crypto(e) => write!(f, "crypto provider: {e}"),
+            Self::Decompress(e) => write!(f, "bad compressed message: {e}"),
             Self::NegotiateValidationFailed(what) => {
                 write!(
                     f,
@@ -142,7 +149,56 @@ pub struct StatusError {
     pub command: Command,
     pub status: NtStatus,
     pub header: Header,
+    /// Empty when the server sent a command body instead (see [`Self::ioctl`]).
     pub error: ErrorResponse,
+    /// A full IOCTL response body sent with the error status (MS-SMB2 3.3.5.15.6.1,
+    /// 3.3.5.15.6.2): recognised by its StructureSize (49, not the ERROR body's 9).
+    pub ioctl: Option<IoctlResponse>,
+}
+
+impl StatusError {
+    /// The IOCTL response body, when the server sent one with the error.
+    pub fn ioctl(&self) -> Option<&IoctlResponse> {
+        self.ioctl.as_ref()
+    }
+
+    /// The SRV_COPYCHUNK_RESPONSE of a failed FSCTL_SRV_COPYCHUNK(_WRITE): what was
+    /// copied before the failure (MS-SMB2 3.3.5.15.6.1), or for STATUS_INVALID_PARAMETER
+    /// the server's limits (see [`Self::copychunk_limits`]).
+    pub fn copychunk(&self) -> Option<CopyChunkResponse> {
+        let i = self.ioctl.as_ref()?;
+        let copy = [fsctl::FSCTL_SRV_COPYCHUNK, fsctl::FSCTL_SRV_COPYCHUNK_WRITE];
+        if !copy.contains(&i.ctl_code) {
+            return None;
+        }
+        CopyChunkResponse::decode(&i.output).ok()
+    }
+
+    /// The server's server-side copy limits, sent when a copy asked for too much
+    /// (MS-SMB2 2.2.32.1, 3.3.5.15.6.2).
+    pub fn copychunk_limits(&self) -> Option<CopyChunkLimits> {
+        if self.status != NtStatus::INVALID_PARAMETER {
+            return None;
+        }
+        let r = self.copychunk()?;
+        Some(CopyChunkLimits {
+            max_chunks: r.chunks_written,
+            max_chunk_size: r.chunk_bytes_written,
+            max_total_size: r.total_bytes_written,
+        })
+    }
+}
+
+/// A server's limits for one FSCTL_SRV_COPYCHUNK(_WRITE) request (MS-SMB2 3.3.1.5
+/// ServerSideCopyMaxNumberofChunks, ServerSideCopyMaxChunkSize, ServerSideCopyMaxDataSize).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CopyChunkLimits {
+    /// Most chunks in one request.
+    pub max_chunks: u32,
+    /// Most bytes in one chunk.
+    pub max_chunk_size: u32,
+    /// Most bytes over all chunks of one request.
+    pub max_total_size: u32,
 }
 
 impl RequestError {

@@ -28,9 +28,9 @@ pub mod config;
 pub mod connection;
 pub mod error;
 
-pub use config::{ClientConfig, EncryptionPolicy};
+pub use config::{ClientConfig, CompressionConfig, EncryptionPolicy};
 pub use connection::{
-    Compound, Connection, CreditStats, Event, HeaderOverrides, Hook, HookEvent, HookId, HookPoint,
-    NegotiateInfo, Request, RequestId, Response, SessionInfo,
+    Compound, CompressionInfo, Connection, CreditStats, Event, HeaderOverrides, Hook, HookEvent,
+    HookId, HookPoint, NegotiateInfo, Request, RequestId, Response, SessionInfo,
 };
-pub use error::{ConnectionError, RequestError, StatusError, UsageError};
+pub use error::{ConnectionError, CopyChunkLimits, RequestError, StatusError, UsageError};

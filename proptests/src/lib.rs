@@ -11,6 +11,8 @@ pub mod model_server;
 pub mod pair;
 pub mod snapshot;
 
-pub use model_server::{GrantPolicy, ModelServer, ServerConfig, ServerPolicy};
+pub use model_server::{
+    GrantPolicy, ModelServer, ServerConfig, ServerPolicy, WINDOWS_COPYCHUNK_LIMITS,
+};
 pub use pair::{Pair, Pipe, Record};
 pub use snapshot::{Recorder, Snapshot};

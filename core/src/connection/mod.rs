@@ -1,5 +1,6 @@
 //! The connection state machine.
 
+mod compression;
 mod credits;
 mod hooks;
 mod recv;
@@ -20,6 +21,7 @@ use bytes::Bytes;
 
 use crate::Instant;
 use crate::auth::{Authenticator, FileTime};
+use crate::compress::CompressionAlgorithm;
 use crate::config::ClientConfig;
 use crate::crypto::{CipherId, PreauthHash, SigningAlgorithm};
 use crate::error::{ConnectionError, RequestError, UsageError};
@@ -70,6 +72,18 @@ pub struct NegotiateInfo {
     /// The server's GSS token (SPNEGO hints), for the first authenticator step.
     pub security_buffer: Bytes,
     pub system_time: u64,
+    /// Compression both sides agreed to at 3.1.1, if any.
+    pub compression: Option<CompressionInfo>,
+}
+
+/// Negotiated compression (MS-SMB2 3.2.5.2: Connection.CompressionIds and
+/// Connection.SupportsChainedCompression).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompressionInfo {
+    /// The server's choice, in its order; never empty.
+    pub algorithms: Vec<CompressionAlgorithm>,
+    /// Chained compression (SMB2_COMPRESSION_CAPABILITIES_FLAG_CHAINED) is in use.
+    pub chained: bool,
 }
 
 /// A session's negotiated protection, for callers and tests.
@@ -348,6 +362,8 @@ impl Connection {
                 None => None,
             };
             self.check_payload(&request)?;
+            let mut request = request;
+            self.mark_compressed_read(&mut request);
             let deadline = now + request.timeout.unwrap_or(self.config.request_timeout);
             checked.push((request, related, session, deadline));
         }

@@ -6,8 +6,8 @@ use crate::Instant;
 use crate::crypto::{open_transform, transform_session_id, verify_message};
 use crate::error::{ConnectionError, RequestError, StatusError};
 use crate::wire::{
-    Command, DecodeError, ErrorResponse, FrameKind, HEADER_LEN, Header, NtStatus, ResponseBody,
-    SessionId, classify,
+    Command, DecodeError, ErrorResponse, FrameKind, HEADER_LEN, Header, IoctlResponse, NtStatus,
+    ResponseBody, SessionId, classify,
 };
 
 use super::{Connection, Event, HookEvent, HookPoint, Kind, Pending, Request, Response};
@@ -122,17 +122,24 @@ impl Connection {
                 };
                 match open_transform(cipher, &mut frame) {
                     Ok(range) => {
-                        let plain = frame.split_off(range.start);
-                        let mut plain = plain;
+                        let mut plain = frame.split_off(range.start);
                         plain.truncate(range.len());
+                        // MS-SMB2 3.1.4.4: a message is compressed, then sealed.
+                        if classify(&plain) == Ok(FrameKind::Compressed) {
+                            plain = match self.decompress_message(&plain) {
+                                Ok(p) => p,
+                                Err(e) => return self.fail(e),
+                            };
+                        }
                         self.handle_chain(now, plain, Some(sid));
                     }
                     Err(e) => self.fail(ConnectionError::DecryptionFailed(e)),
                 }
             }
-            Ok(FrameKind::Compressed) => self.fail(ConnectionError::ProtocolViolation(
-                "compressed message without negotiated compression",
-            )),
+            Ok(FrameKind::Compressed) => match self.decompress_message(&frame) {
+                Ok(plain) => self.handle_chain(now, plain, None),
+                Err(e) => self.fail(e),
+            },
             Ok(FrameKind::Smb1) => self.fail(ConnectionError::Smb1Only),
             Err(e) => self.fail(ConnectionError::NotSmb(e)),
         }
@@ -362,11 +369,17 @@ impl Connection {
 /// else the status with the ERROR body.
 pub(super) fn decode_result(h: &Header, msg: &Bytes) -> Result<Response, RequestError> {
     let status_error = || {
+        // MS-SMB2 3.2.5.1: some IOCTL failures (server-side copy limits and progress)
+        // come with an IOCTL response body; the StructureSize tells which body it is.
+        let ioctl = (h.command == Command::Ioctl && structure_size(msg) == Some(49))
+            .then(|| IoctlResponse::decode_bytes(msg).ok())
+            .flatten();
         Err(RequestError::Status(Box::new(StatusError {
             command: h.command,
             status: h.status,
             header: h.clone(),
             error: ErrorResponse::decode(msg).unwrap_or_default(),
+            ioctl,
         })))
     };
     // Success and informational severities carry the command's body; of the warnings
@@ -391,6 +404,12 @@ pub(super) fn decode_result(h: &Header, msg: &Bytes) -> Result<Response, Request
     }
 }
 
+/// The body's StructureSize, if the body has one.
+fn structure_size(msg: &[u8]) -> Option<u16> {
+    let b = msg.get(HEADER_LEN..HEADER_LEN + 2)?;
+    Some(u16::from_le_bytes([b[0], b[1]]))
+}
+
 /// The messages of a chain: (start, end, header) each, following NextCommand.
 fn split_chain(frame: &[u8]) -> Result<Vec<(usize, usize, Header)>, ConnectionError> {
     let mut parts = Vec::new();
@@ -412,5 +431,111 @@ fn split_chain(frame: &[u8]) -> Result<Vec<(usize, usize, Header)>, ConnectionEr
             return Ok(parts);
         }
         at = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{CopyChunkResponse, FileId, HeaderFlags, fsctl};
+
+    fn message(status: NtStatus, body: impl FnOnce(&mut Vec<u8>)) -> (Header, Bytes) {
+        let h = Header {
+            status,
+            command: Command::Ioctl,
+            flags: HeaderFlags(HeaderFlags::SERVER_TO_REDIR),
+            ..Header::default()
+        };
+        let mut out = Vec::new();
+        h.encode(&mut out);
+        body(&mut out);
+        (h, Bytes::from(out))
+    }
+
+    fn status_error(h: &Header, msg: &Bytes) -> StatusError {
+        match decode_result(h, msg) {
+            Err(RequestError::Status(s)) => *s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn copychunk_body(status: NtStatus, r: CopyChunkResponse) -> (Header, Bytes) {
+        let body = IoctlResponse {
+            ctl_code: fsctl::FSCTL_SRV_COPYCHUNK_WRITE,
+            file_id: FileId::RELATED,
+            output: r.to_bytes(),
+            ..IoctlResponse::default()
+        };
+        message(status, |out| body.encode(out, 0))
+    }
+
+    #[test]
+    fn ioctl_body_with_an_error_status_is_decoded() {
+        let limits = CopyChunkResponse {
+            chunks_written: 256,
+            chunk_bytes_written: 1 << 20,
+            total_bytes_written: 16 << 20,
+        };
+        let (h, msg) = copychunk_body(NtStatus::INVALID_PARAMETER, limits);
+        let e = status_error(&h, &msg);
+        assert_eq!(e.ioctl().map(|i| i.file_id), Some(FileId::RELATED));
+        assert_eq!(e.copychunk(), Some(limits));
+        let l = e.copychunk_limits().expect("limits");
+        assert_eq!((l.max_chunks, l.max_chunk_size), (256, 1 << 20));
+        assert_eq!(l.max_total_size, 16 << 20);
+        assert_eq!(e.error, ErrorResponse::default());
+
+        // Another status: progress, not limits (MS-SMB2 3.3.5.15.6.1).
+        let (h, msg) = copychunk_body(NtStatus::ACCESS_DENIED, limits);
+        let e = status_error(&h, &msg);
+        assert_eq!(e.copychunk(), Some(limits));
+        assert_eq!(e.copychunk_limits(), None);
+    }
+
+    #[test]
+    fn error_body_stays_an_error_body() {
+        let err = ErrorResponse {
+            error_context_count: 0,
+            error_data: Bytes::from_static(&[1, 2, 3, 4]),
+        };
+        let (h, msg) = message(NtStatus::INVALID_PARAMETER, |out| err.encode(out, 0));
+        let e = status_error(&h, &msg);
+        assert_eq!(e.ioctl(), None);
+        assert_eq!(e.copychunk_limits(), None);
+        assert_eq!(e.error, err);
+    }
+
+    #[test]
+    fn lying_ioctl_bodies_are_dropped_not_trusted() {
+        let (h, msg) = copychunk_body(NtStatus::INVALID_PARAMETER, CopyChunkResponse::default());
+        let mut bad = msg.to_vec();
+        // OutputCount far beyond the message.
+        let at = HEADER_LEN + 36;
+        bad[at..at + 4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+        let e = status_error(&h, &Bytes::from(bad));
+        assert_eq!(e.status, NtStatus::INVALID_PARAMETER);
+        assert_eq!(e.ioctl(), None);
+        // A body cut short after the StructureSize.
+        let short = msg.slice(..HEADER_LEN + 4);
+        assert_eq!(status_error(&h, &short).ioctl(), None);
+        // Not an IOCTL: a 49-sized body is not looked at.
+        let mut other = h.clone();
+        other.command = Command::Read;
+        assert_eq!(status_error(&other, &msg).ioctl(), None);
+    }
+
+    #[test]
+    fn buffer_overflow_on_ioctl_is_a_response_with_partial_output() {
+        let body = IoctlResponse {
+            ctl_code: fsctl::FSCTL_GET_REPARSE_POINT,
+            output: Bytes::from_static(b"partial"),
+            ..IoctlResponse::default()
+        };
+        let (h, msg) = message(NtStatus::BUFFER_OVERFLOW, |out| body.encode(out, 0));
+        let r = decode_result(&h, &msg).expect("a warning, not an error");
+        match r.body {
+            ResponseBody::Ioctl(i) => assert_eq!(i.output, body.output),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -242,6 +242,9 @@ impl Connection {
                 _ => {}
             }
         }
+        if let [p] = parts {
+            self.compress_write(p.header.command, out, chain_start);
+        }
         let mut sealed_plaintext = None;
         if prot.encrypt {
             if self.hooks.is_active(HookPoint::AfterSend) {

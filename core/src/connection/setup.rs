@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use crate::Instant;
 use crate::auth::{AuthContext, AuthError, AuthStep};
+use crate::compress::CompressionAlgorithm;
 use crate::config::{ClientConfig, EncryptionPolicy};
 use crate::crypto::{CipherId, SigningAlgorithm, derive_session_keys, verify_message};
 use crate::error::{ConnectionError, RequestError};
@@ -16,8 +17,12 @@ use crate::wire::{
 
 use super::recv::decode_result;
 use super::{
-    Batch, Connection, Event, Kind, NegotiateInfo, Pending, Queued, Request, SessionState,
+    Batch, CompressionInfo, Connection, Event, Kind, NegotiateInfo, Pending, Queued, Request,
+    SessionState,
 };
+
+/// SMB2_COMPRESSION_CAPABILITIES_FLAG_CHAINED (MS-SMB2 2.2.3.1.3).
+pub(crate) const COMPRESSION_FLAG_CHAINED: u32 = 0x0000_0001;
 
 /// Capabilities this client implements and therefore advertises (MS-SMB2 2.2.3).
 const CLIENT_CAPABILITIES: u32 =
@@ -45,6 +50,14 @@ pub(super) fn negotiate_request(config: &ClientConfig, rng: &mut Rng) -> Negotia
         contexts.push(NegotiateContext::Signing {
             algorithms: config.signing_algorithms.clone(),
         });
+        let algorithms = config.compression.offered();
+        if !algorithms.is_empty() {
+            let chained = config.compression.chained;
+            contexts.push(NegotiateContext::Compression {
+                flags: if chained { COMPRESSION_FLAG_CHAINED } else { 0 },
+                algorithms: algorithms.iter().map(|a| a.id()).collect(),
+            });
+        }
         if !config.server_name.is_empty() {
             contexts.push(NegotiateContext::NetName {
                 name: config.server_name.clone(),
@@ -62,6 +75,43 @@ pub(super) fn negotiate_request(config: &ClientConfig, rng: &mut Rng) -> Negotia
 }
 
 impl Connection {
+    /// MS-SMB2 3.2.5.2: the server's SMB2_COMPRESSION_CAPABILITIES. Only what we offered
+    /// may come back; NONE alone means the server compresses nothing.
+    fn negotiated_compression(
+        &self,
+        flags: u32,
+        ids: &[u16],
+    ) -> Result<Option<CompressionInfo>, ConnectionError> {
+        let offered = self.config.compression.offered();
+        if offered.is_empty() {
+            return Err(ConnectionError::ProtocolViolation(
+                "compression context we did not ask for",
+            ));
+        }
+        let chained = flags & COMPRESSION_FLAG_CHAINED != 0;
+        if chained && !self.config.compression.chained {
+            return Err(ConnectionError::ProtocolViolation(
+                "chained compression we did not offer",
+            ));
+        }
+        let mut algorithms = Vec::new();
+        for a in ids.iter().map(|&id| CompressionAlgorithm::from_id(id)) {
+            if a == CompressionAlgorithm::None {
+                continue;
+            }
+            if !offered.contains(&a) {
+                return Err(ConnectionError::ProtocolViolation(
+                    "server chose a compression algorithm we did not offer",
+                ));
+            }
+            algorithms.push(a);
+        }
+        Ok((!algorithms.is_empty()).then_some(CompressionInfo {
+            algorithms,
+            chained,
+        }))
+    }
+
     /// MS-SMB2 3.2.5.2: record what the server chose.
     pub(super) fn handle_negotiate_response(
         &mut self,
@@ -74,6 +124,7 @@ impl Connection {
             ));
         }
         let mut cipher = None;
+        let mut compression = None;
         let mut signing = match n.dialect {
             Dialect::Smb202 | Dialect::Smb210 => SigningAlgorithm::HmacSha256,
             _ => SigningAlgorithm::AesCmac,
@@ -97,6 +148,9 @@ impl Connection {
                                 ));
                             }
                         };
+                    }
+                    NegotiateContext::Compression { flags, algorithms } => {
+                        compression = self.negotiated_compression(*flags, algorithms)?;
                     }
                     NegotiateContext::Signing { algorithms } => match algorithms.as_slice() {
                         [a] if self.config.signing_algorithms.contains(a) => signing = *a,
@@ -132,6 +186,7 @@ impl Connection {
             signing_algorithm: signing,
             security_buffer: n.security_buffer.clone(),
             system_time: n.system_time,
+            compression,
         });
         self.events
             .push_back(Event::Negotiated { dialect: n.dialect });

@@ -22,6 +22,7 @@ impl ModelServer {
         };
         let mut contexts = Vec::new();
         let mut cipher = None;
+        let mut compression = None;
         let mut signing = if dialect.is_smb3() {
             SigningAlgorithm::AesCmac
         } else {
@@ -46,6 +47,10 @@ impl ModelServer {
                             .iter()
                             .copied()
                             .find(|c| ciphers.contains(c));
+                    }
+                    NegotiateContext::Compression { flags, algorithms } => {
+                        let (ctx, chosen) = self.negotiate_compression(*flags, algorithms);
+                        compression = Some((ctx, chosen));
                     }
                     NegotiateContext::Signing { algorithms } => {
                         if let Some(a) = self
@@ -76,6 +81,9 @@ impl ModelServer {
                 contexts.push(NegotiateContext::Encryption {
                     ciphers: vec![cipher.unwrap_or(CipherId::Unknown(0))],
                 });
+            }
+            if let Some((ctx, _)) = &compression {
+                contexts.push(ctx.clone());
             }
             if n.contexts
                 .iter()
@@ -114,6 +122,7 @@ impl ModelServer {
             client_capabilities: n.capabilities.0,
             server_capabilities: caps,
             server_security_mode: security_mode,
+            compression: compression.and_then(|(_, chosen)| chosen),
         });
         let resp = NegotiateResponse {
             security_mode: SecurityMode(security_mode),

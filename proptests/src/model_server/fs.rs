@@ -396,7 +396,7 @@ impl ModelServer {
         }
     }
 
-    fn file_of(&self, fid: FileId) -> Result<String, NtStatus> {
+    pub(super) fn file_of(&self, fid: FileId) -> Result<String, NtStatus> {
         match self.opens.get(&fid) {
             None => Err(NtStatus::FILE_CLOSED),
             Some(o) if o.is_dir => Err(NtStatus::INVALID_DEVICE_REQUEST),
@@ -406,7 +406,14 @@ impl ModelServer {
 
     /// Whether another open's lock forbids this access (MS-FSA 2.1.4.11): writes conflict
     /// with any lock, reads only with exclusive ones.
-    fn lock_conflict(&self, key: &str, fid: FileId, offset: u64, len: u64, write: bool) -> bool {
+    pub(super) fn lock_conflict(
+        &self,
+        key: &str,
+        fid: FileId,
+        offset: u64,
+        len: u64,
+        write: bool,
+    ) -> bool {
         self.locks.iter().any(|l| {
             l.file == key
                 && l.owner != fid

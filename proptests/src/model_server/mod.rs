@@ -41,10 +41,13 @@ use pike_core::wire::{
 };
 
 mod auth;
+mod compression;
+mod copy;
 mod fs;
 mod links;
 mod pending;
 
+pub use copy::WINDOWS_COPYCHUNK_LIMITS;
 use fs::{ByteLock, Listing, Meta};
 use pending::{LeaseEntry, Parked, Waiting};
 
@@ -137,6 +140,16 @@ pub struct ServerConfig {
     pub spnego_hint: bool,
     /// Seeds the server challenge, salts and GUID.
     pub seed: [u8; 32],
+    /// Server-side copy limits (MS-SMB2 3.3.1.5).
+    pub copychunk_limits: pike_core::CopyChunkLimits,
+    /// Compression algorithms the server implements (3.1.1); empty: none, the context
+    /// is answered with NONE.
+    pub compression: Vec<pike_core::compress::CompressionAlgorithm>,
+    /// Chained compression is supported.
+    pub compression_chained: bool,
+    /// Compress READ responses even when the client did not set
+    /// SMB2_READFLAG_REQUEST_COMPRESSED (like CompressAllResponses).
+    pub compress_all_reads: bool,
 }
 
 impl Default for ServerConfig {
@@ -169,6 +182,10 @@ impl Default for ServerConfig {
             max_credits: 512,
             spnego_hint: true,
             seed: [0x5e; 32],
+            copychunk_limits: copy::WINDOWS_COPYCHUNK_LIMITS,
+            compression: Vec::new(),
+            compression_chained: true,
+            compress_all_reads: false,
         }
     }
 }
@@ -188,6 +205,7 @@ struct Negotiated {
     client_capabilities: u32,
     server_capabilities: u32,
     server_security_mode: u16,
+    compression: Option<compression::ServerCompression>,
 }
 
 #[derive(Debug)]
@@ -356,6 +374,10 @@ pub struct ModelServer {
     tamper_signed: bool,
     tamper_encrypted: bool,
     forget_signing: bool,
+    /// READs whose responses are to be compressed, by MessageId.
+    compress_replies: BTreeSet<u64>,
+    compressed_requests: usize,
+    compressed_responses: usize,
     requests_seen: Vec<Command>,
     signed_requests: usize,
     encrypted_requests: usize,
@@ -444,6 +466,9 @@ impl ModelServer {
             tamper_signed: false,
             tamper_encrypted: false,
             forget_signing: false,
+            compress_replies: BTreeSet::new(),
+            compressed_requests: 0,
+            compressed_responses: 0,
             requests_seen: Vec::new(),
             signed_requests: 0,
             encrypted_requests: 0,
@@ -509,6 +534,11 @@ impl ModelServer {
     /// Client misbehaviour seen so far (credit window overruns, bad signatures, ...).
     pub fn violations(&self) -> &[String] {
         &self.violations
+    }
+
+    /// Compressed requests received and compressed responses sent.
+    pub fn compressed_counts(&self) -> (usize, usize) {
+        (self.compressed_requests, self.compressed_responses)
     }
 
     /// Response frames gathered under a [`ServerPolicy`] and not yet sent.
@@ -701,7 +731,13 @@ impl ModelServer {
                 };
                 match open_transform(cipher.as_ref(), &mut frame) {
                     Ok(range) => {
-                        let plain = frame[range].to_vec();
+                        let mut plain = frame[range].to_vec();
+                        if classify(&plain) == Ok(FrameKind::Compressed) {
+                            match self.decompress_request(&plain) {
+                                Some(p) => plain = p,
+                                None => return,
+                            }
+                        }
                         self.handle_chain(
                             &plain,
                             Some(Sealed {
@@ -711,6 +747,11 @@ impl ModelServer {
                         );
                     }
                     Err(e) => self.drop_connection(format!("request failed to decrypt: {e}")),
+                }
+            }
+            Ok(FrameKind::Compressed) => {
+                if let Some(plain) = self.decompress_request(&frame) {
+                    self.handle_chain(&plain, None);
                 }
             }
             Ok(k) => self.drop_connection(format!("unsupported frame kind {k:?}")),
@@ -963,6 +1004,12 @@ impl ModelServer {
             }
             chain.extend_from_slice(&o.msg);
         }
+        // Compressed after signing, before sealing (MS-SMB2 3.1.4.4).
+        let chain = if n == 1 {
+            self.compress_response(chain)
+        } else {
+            chain
+        };
         let frame_start = self.out.len();
         self.out.extend_from_slice(&[0; 4]);
         match sealed {
@@ -1329,7 +1376,10 @@ impl ModelServer {
                     }
                     RequestBody::Close(c) => self.close_file(resolve(c.file_id, related_fid), &c),
                     RequestBody::Flush(f) => self.flush(resolve(f.file_id, related_fid)),
-                    RequestBody::Read(r) => self.read(resolve(r.file_id, related_fid), &r),
+                    RequestBody::Read(r) => {
+                        self.note_read(h.message_id.0, r.flags);
+                        self.read(resolve(r.file_id, related_fid), &r)
+                    }
                     RequestBody::Write(w) => self.write(resolve(w.file_id, related_fid), &w),
                     RequestBody::Lock(l) => self.lock(resolve(l.file_id, related_fid), &l),
                     RequestBody::QueryDirectory(q) => {

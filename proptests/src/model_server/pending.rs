@@ -649,6 +649,10 @@ impl ModelServer {
             }
             fsctl::FSCTL_SET_REPARSE_POINT => self.set_reparse_point(fid, req),
             fsctl::FSCTL_GET_REPARSE_POINT => self.get_reparse_point(fid, req),
+            fsctl::FSCTL_SRV_REQUEST_RESUME_KEY => self.request_resume_key(fid, req),
+            fsctl::FSCTL_SRV_COPYCHUNK | fsctl::FSCTL_SRV_COPYCHUNK_WRITE => {
+                self.copy_chunk(fid, req)
+            }
             // Everything else acts on an open first.
             _ if !self.opens.contains_key(&fid) => Reply::err(NtStatus::FILE_CLOSED),
             _ => Reply::err(NtStatus::NOT_SUPPORTED),
