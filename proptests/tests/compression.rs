@@ -14,7 +14,6 @@ use pike_core::wire::{Dialect, NegotiateContext, ResponseBody, SessionId, TreeId
 use pike_core::{ClientConfig, CompressionConfig, ConnectionError, Hook};
 use pike_proptests::{Pair, ServerConfig};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
 
 const LZ: [CompressionAlgorithm; 3] = [
     CompressionAlgorithm::Lznt1,
@@ -318,20 +317,8 @@ fn lying_sizes_fail_with_typed_errors() {
     );
 }
 
-fn config(name: &'static str) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
-    Config {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(name))),
-        ..Config::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(config("proptest-regressions/compression.txt"))]
+    #![proptest_config(common::proptest_config("proptest-regressions/compression.txt"))]
 
     /// Any corruption of a compressed frame is either harmless (the data still comes
     /// back right) or loses the connection with a typed error; never a panic and never

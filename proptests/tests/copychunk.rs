@@ -13,7 +13,6 @@ use pike_core::wire::{
 use pike_core::{CopyChunkLimits, Request, RequestError, StatusError};
 use pike_proptests::{Pair, ServerConfig, WINDOWS_COPYCHUNK_LIMITS};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
 
 struct Setup {
     p: Pair,
@@ -189,20 +188,8 @@ fn plain_failures_keep_the_error_body() {
     assert_eq!(e.copychunk_limits(), None);
 }
 
-fn config(name: &'static str) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
-    Config {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(name))),
-        ..Config::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(config("proptest-regressions/copychunk.txt"))]
+    #![proptest_config(common::proptest_config("proptest-regressions/copychunk.txt"))]
 
     /// Whatever the server's limits and the request: over any limit, the failure carries
     /// exactly those limits and nothing is written; within them, the target holds the

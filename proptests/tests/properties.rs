@@ -11,6 +11,7 @@
 //! CLOSE and an ECHO). Replays run the same script on a fresh client with the same seed,
 //! feeding it the recorded server bytes instead of a live server.
 
+mod common;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -25,19 +26,6 @@ use pike_core::{ClientConfig, Compound, Connection, Event, Instant, Request, Req
 use pike_proptests::pair::{CLIENT_SEED, SERVER_NAME};
 use pike_proptests::{ModelServer, Pair, ServerConfig};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
-
-fn config(name: &'static str) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
-    Config {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(name))),
-        ..Config::default()
-    }
-}
 
 /// The client side of a recorded session: the same calls at the same logical points.
 struct Script {
@@ -319,7 +307,7 @@ fn protected() -> impl Strategy<Value = usize> {
 }
 
 proptest! {
-    #![proptest_config(config("proptest-regressions/properties-chunking.txt"))]
+    #![proptest_config(common::proptest_config("proptest-regressions/properties-chunking.txt"))]
 
     /// Every chunking of the server's byte stream yields the same events.
     #[test]
@@ -338,7 +326,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config("proptest-regressions/properties-garbage.txt"))]
+    #![proptest_config(common::proptest_config("proptest-regressions/properties-garbage.txt"))]
 
     /// Arbitrary bytes after a prefix of a real session never panic; the client reports
     /// a typed error (ConnectionLost last) or valid events, each id completing once.
@@ -379,7 +367,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config("proptest-regressions/properties-bitflip.txt"))]
+    #![proptest_config(common::proptest_config("proptest-regressions/properties-bitflip.txt"))]
 
     /// One flipped bit in any response after logon in a signing-required or encrypted
     /// session yields an error, never data: every successful completion is exactly the
@@ -463,7 +451,7 @@ fn message(encode: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(config("proptest-regressions/properties-roundtrip.txt"))]
+    #![proptest_config(common::proptest_config("proptest-regressions/properties-roundtrip.txt"))]
 
     #[test]
     fn header_round_trips(h in header_strategy()) {

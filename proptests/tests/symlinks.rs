@@ -17,7 +17,6 @@ use pike_core::wire::{
 use pike_core::{Request, RequestError, Response};
 use pike_proptests::{Pair, ServerConfig};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence};
 
 fn setup(seed: u64, dialect: Dialect) -> (Pair, SessionId, TreeId) {
     let mut c = Pair::client_config();
@@ -456,20 +455,8 @@ fn delete_and_rename_act_on_the_link() {
     );
 }
 
-fn config(name: &'static str) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
-    Config {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(name))),
-        ..Config::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(config("proptest-regressions/symlinks.txt"))]
+    #![proptest_config(common::proptest_config("proptest-regressions/symlinks.txt"))]
 
     /// Whatever links lie on a path, a CREATE stops on the first one (the last
     /// component only without FILE_OPEN_REPARSE_POINT), and UnparsedPathLength points

@@ -5,6 +5,8 @@
 //! One body per suite runs async and blocking, written once with a `w!` macro that
 //! awaits or not (as `adapters/tests/samba.rs` does).
 
+mod common;
+
 use pike::pike_core::auth::Credentials;
 use pike::pike_core::wire::{NtStatus, SymlinkReparse};
 use pike::runtime::Runtime;
@@ -33,19 +35,6 @@ fn connect_blocking(seed: u64) -> (pike::blocking::Tree, ModelHandle) {
     (tree, server)
 }
 
-/// Deterministic test data (xorshift).
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 fn assert_clean(server: &ModelHandle) {
     let v = server.with(|s| s.violations().to_vec());
     assert!(v.is_empty(), "{v:?}");
@@ -58,7 +47,7 @@ macro_rules! round_trip {
         let (tree, server) = ($tree, $server);
         let base = tree.path("rt");
         $w!(base.mkdir(false, false)).unwrap();
-        let big = pattern(5 << 19, 7);
+        let big = common::pattern(5 << 19, 7);
         let f = base.join("big.bin");
         $w!(f.write_bytes(&big)).unwrap();
         assert!($w!(f.read_bytes()).unwrap() == big, "multi-MiB round trip");

@@ -20,6 +20,21 @@ pub fn pattern(len: usize, salt: u8) -> Vec<u8> {
         .collect()
 }
 
+/// Proptest settings: `PROPTEST_CASES` cases (32 by default), failures kept in `file`.
+pub fn proptest_config(file: &'static str) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(file),
+        )),
+        ..Default::default()
+    }
+}
+
 pub fn pair(client: ClientConfig, server: ServerConfig, seed: u64) -> Pair {
     Pair::new(client, server, seed)
 }
