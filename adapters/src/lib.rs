@@ -86,6 +86,7 @@
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+mod breaks;
 mod client;
 mod diag;
 mod driver;
@@ -99,6 +100,7 @@ mod path;
 pub mod runtime;
 mod tree_connect;
 
+pub use breaks::{BREAK_BACKLOG, BreakFuture};
 pub use client::{Client, Connection, Session, Tree};
 pub use driver::{ConnectionRef, Driver, ResponseFuture, Timer};
 pub use error::Error;
@@ -108,7 +110,9 @@ pub use links::MAX_LINK_HOPS;
 pub use options::OpenOptions;
 pub use path::{DirEntry, Metadata, Path, filetime_to_system};
 pub use pike_core;
-pub use pike_core::{Hook, HookEvent, HookPoint};
+pub use pike_core::{
+    Break, BreakAck, BreakKey, BreakKind, BreakPolicy, Hook, HookEvent, HookPoint, LeaseKey,
+};
 pub use tree_connect::{TreeConnect, parse_bool, parse_creds, parse_dialect};
 
 /// 32 bytes of OS entropy for a connection's seed (the core never reads the OS itself).

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::connection::BreakPolicy;
 use crate::crypto::{CipherId, CryptoProvider, SigningAlgorithm};
 use crate::wire::Dialect;
 
@@ -49,6 +50,9 @@ pub struct ClientConfig {
     pub max_io_size: u32,
     /// Signing and encryption primitives.
     pub crypto: Arc<dyn CryptoProvider>,
+    /// What each new connection does with oplock and lease breaks (default: acknowledge
+    /// as asked); change it per connection with `Connection::set_break_policy`.
+    pub break_policy: BreakPolicy,
     /// Accept a guest logon (no signing, no encryption: anyone can tamper).
     pub dangerous_allow_guest: bool,
     /// Accept responses whose signatures are wrong or missing (negative tests only).
@@ -84,6 +88,7 @@ impl ClientConfig {
             target_credits: 512,
             max_io_size: 8 * 1024 * 1024,
             crypto,
+            break_policy: BreakPolicy::AutoAck,
             dangerous_allow_guest: false,
             dangerous_skip_signature_verification: false,
             dangerous_skip_negotiate_validation: false,

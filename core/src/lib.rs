@@ -30,7 +30,8 @@ pub mod error;
 
 pub use config::{ClientConfig, EncryptionPolicy};
 pub use connection::{
-    Compound, Connection, CreditStats, Event, HeaderOverrides, Hook, HookEvent, HookId, HookPoint,
-    NegotiateInfo, Request, RequestId, Response, SessionInfo,
+    Break, BreakAck, BreakKey, BreakKind, BreakPolicy, Compound, Connection, CreditStats, Event,
+    HeaderOverrides, Hook, HookEvent, HookId, HookPoint, LeaseKey, NegotiateInfo, Request,
+    RequestId, Response, SessionInfo,
 };
 pub use error::{ConnectionError, RequestError, StatusError, UsageError};

@@ -1,5 +1,6 @@
 //! The connection state machine.
 
+mod breaks;
 mod credits;
 mod hooks;
 mod recv;
@@ -9,6 +10,7 @@ mod session;
 mod setup;
 mod validate;
 
+pub use breaks::{Break, BreakAck, BreakKey, BreakKind, BreakPolicy, LeaseKey};
 pub use credits::CreditStats;
 pub use hooks::{Hook, HookEvent, HookId, HookPoint};
 pub use request::{Compound, HeaderOverrides, Request, RequestId, Response};
@@ -47,8 +49,9 @@ pub enum Event {
         id: RequestId,
         result: Result<Response, RequestError>,
     },
-    /// An unsolicited OPLOCK_BREAK (oplock or lease break notification).
-    Break(Response),
+    /// An unsolicited OPLOCK_BREAK (oplock or lease break notification), after the
+    /// connection's [`BreakPolicy`] acknowledged it or not.
+    Break(Break),
     /// The connection failed; nothing follows this event.
     ConnectionLost(ConnectionError),
 }
@@ -92,12 +95,14 @@ enum Kind {
     Keepalive,
     /// Internal FSCTL_VALIDATE_NEGOTIATE_INFO holding back a TREE_CONNECT.
     Validate,
+    /// Internal oplock/lease break acknowledgment sent by the [`BreakPolicy`].
+    BreakAck,
 }
 
 impl Kind {
     /// Requests the connection makes on its own; their ids are never handed out.
     fn is_internal(self) -> bool {
-        matches!(self, Self::Keepalive | Self::Validate)
+        matches!(self, Self::Keepalive | Self::Validate | Self::BreakAck)
     }
 }
 
@@ -145,6 +150,8 @@ struct Pending {
     signed: bool,
     encrypted: bool,
     tree: Option<crate::wire::TreeId>,
+    /// The open a CLOSE closes (its break route is forgotten on success).
+    closes: Option<crate::wire::FileId>,
 }
 
 #[derive(Debug)]
@@ -200,6 +207,9 @@ pub struct Connection {
     /// Validation IOCTL id → the TREE_CONNECT (id, response) it holds back.
     validations: HashMap<RequestId, (RequestId, Response)>,
     hooks: Hooks,
+    /// Where opens with an oplock or lease live, for acknowledging their breaks.
+    break_routes: breaks::BreakRoutes,
+    break_policy: BreakPolicy,
 }
 
 impl core::fmt::Debug for Connection {
@@ -219,7 +229,6 @@ impl Connection {
     /// NEGOTIATE request of the caller's own through [`submit`](Self::submit)).
     pub fn new(config: Arc<ClientConfig>, now: Instant, seed: [u8; 32]) -> Self {
         Self {
-            config,
             rng: Rng::from_seed(seed),
             frames: FrameDecoder::new(MAX_FRAME_LEN),
             credits: CreditWindow::new(),
@@ -238,6 +247,9 @@ impl Connection {
             sent_negotiate: None,
             validations: HashMap::new(),
             hooks: Hooks::default(),
+            break_routes: breaks::BreakRoutes::default(),
+            break_policy: config.break_policy.clone(),
+            config,
         }
     }
 
@@ -443,6 +455,12 @@ impl Connection {
     /// The configuration this connection runs with.
     pub fn config(&self) -> &Arc<ClientConfig> {
         &self.config
+    }
+
+    /// Sets what this connection does with oplock and lease breaks from now on (the
+    /// config's `break_policy` until then).
+    pub fn set_break_policy(&mut self, policy: BreakPolicy) {
+        self.break_policy = policy;
     }
 
     /// What NEGOTIATE settled, once it completed.

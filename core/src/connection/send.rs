@@ -113,6 +113,10 @@ impl Connection {
                     signed: prot.sign,
                     encrypted: prot.encrypt,
                     tree: q.request.tree,
+                    closes: match &q.request.body {
+                        RequestBody::Close(c) => Some(c.file_id),
+                        _ => None,
+                    },
                 },
             );
         }
@@ -332,6 +336,9 @@ impl Connection {
     ) {
         match kind {
             Kind::Keepalive => self.keepalive_in_flight = false,
+            // Nobody waits on an automatic acknowledgment; the server's timeout is the
+            // only consequence of one that never went out.
+            Kind::BreakAck => {}
             Kind::SetupLeg(i) => {
                 self.sessions[i].state = super::SessionState::Gone;
                 self.events.push_back(Event::Completed { id, result });
