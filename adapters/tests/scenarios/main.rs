@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod breaks;
 mod changenotify;
 mod compound;
 mod invalid;
