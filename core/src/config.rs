@@ -60,6 +60,10 @@ pub struct ClientConfig {
     /// Skip FSCTL_VALIDATE_NEGOTIATE_INFO after TREE_CONNECT at 3.0/3.0.2 (loses
     /// downgrade protection; for negative tests).
     pub dangerous_skip_negotiate_validation: bool,
+    /// Send whatever is queued even beyond the credits granted (MS-SMB2 3.2.4.1.5),
+    /// with MessageIds past the server's window: servers drop such connections
+    /// (negative tests only).
+    pub dangerous_ignore_credit_limit: bool,
 }
 
 impl ClientConfig {
@@ -92,6 +96,7 @@ impl ClientConfig {
             dangerous_allow_guest: false,
             dangerous_skip_signature_verification: false,
             dangerous_skip_negotiate_validation: false,
+            dangerous_ignore_credit_limit: false,
         }
     }
 }

@@ -457,6 +457,13 @@ impl Connection {
         &self.config
     }
 
+    /// Leaves the next `n` MessageIds unused (pike's `reserve_mid`): later requests
+    /// leave a gap in the server's sequence window, spending `n` credits. Reuse an id
+    /// with [`HeaderOverrides::message_id`]. For negative tests.
+    pub fn dangerous_skip_message_ids(&mut self, n: u64) {
+        self.credits.skip(n);
+    }
+
     /// Sets what this connection does with oplock and lease breaks from now on (the
     /// config's `break_policy` until then).
     pub fn set_break_policy(&mut self, policy: BreakPolicy) {

@@ -59,7 +59,7 @@ impl Connection {
                 .map(|q| self.credits.charge_for(q.request.payload_size()))
                 .collect();
             let needed: u32 = charges.iter().map(|c| u32::from(*c)).sum();
-            if needed > self.credits.available {
+            if needed > self.credits.available && !self.config.dangerous_ignore_credit_limit {
                 if self.credits.in_flight == 0 {
                     // Nothing in flight means no grant will ever come: fail, don't hang.
                     // Invariant: front() was Some.
