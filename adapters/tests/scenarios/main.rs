@@ -9,6 +9,7 @@ mod common;
 mod breaks;
 mod changenotify;
 mod compound;
+mod credits;
 mod invalid;
 mod lock;
 mod query;
