@@ -12,7 +12,7 @@ use pike_core::auth::Authenticator;
 use pike_core::wire::{AsyncId, FileId, SessionId};
 use pike_core::{
     Break, BreakAck, BreakKey, BreakPolicy, ClientConfig, Compound, Connection, ConnectionError,
-    Event, Instant, LeaseKey, Request, RequestError, RequestId, Response,
+    Event, HeaderDefaults, Instant, LeaseKey, Request, RequestError, RequestId, Response,
 };
 
 use crate::Error;
@@ -201,6 +201,16 @@ impl ConnectionRef {
         self.set_break_policy(BreakPolicy::Custom(std::sync::Arc::new(decide)));
     }
 
+    /// Every request submitted on this connection gets `defaults` (where it sets
+    /// nothing itself) until the guard drops; scopes nest (pike's `let`).
+    pub fn with_defaults(&self, defaults: HeaderDefaults) -> HeaderDefaultsGuard {
+        let previous = self.with(|c| c.set_header_defaults(Some(defaults)));
+        HeaderDefaultsGuard {
+            conn: self.clone(),
+            previous,
+        }
+    }
+
     /// Why the connection failed, once it has.
     pub fn lost(&self) -> Option<ConnectionError> {
         let st = self.lock();
@@ -217,6 +227,22 @@ impl ConnectionRef {
         let mut st = self.lock();
         st.closing = true;
         st.wake_driver();
+    }
+}
+
+/// Restores the previous header defaults when dropped (see
+/// [`ConnectionRef::with_defaults`]).
+#[derive(Debug)]
+#[must_use = "the defaults end when the guard drops"]
+pub struct HeaderDefaultsGuard {
+    conn: ConnectionRef,
+    previous: Option<HeaderDefaults>,
+}
+
+impl Drop for HeaderDefaultsGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        self.conn.with(|c| c.set_header_defaults(previous));
     }
 }
 

@@ -102,7 +102,7 @@ mod tree_connect;
 
 pub use breaks::{BREAK_BACKLOG, BreakFuture};
 pub use client::{Client, Connection, Session, Tree};
-pub use driver::{ConnectionRef, Driver, ResponseFuture, Timer};
+pub use driver::{ConnectionRef, Driver, HeaderDefaultsGuard, ResponseFuture, Timer};
 pub use error::Error;
 pub use file::File;
 pub use hooks::HookGuard;
@@ -111,7 +111,8 @@ pub use options::OpenOptions;
 pub use path::{DirEntry, Metadata, Path, filetime_to_system};
 pub use pike_core;
 pub use pike_core::{
-    Break, BreakAck, BreakKey, BreakKind, BreakPolicy, Hook, HookEvent, HookPoint, LeaseKey,
+    Break, BreakAck, BreakKey, BreakKind, BreakPolicy, HeaderDefaults, Hook, HookEvent, HookPoint,
+    LeaseKey,
 };
 pub use tree_connect::{TreeConnect, parse_bool, parse_creds, parse_dialect};
 

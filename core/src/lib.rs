@@ -31,7 +31,7 @@ pub mod error;
 pub use config::{ClientConfig, EncryptionPolicy};
 pub use connection::{
     Break, BreakAck, BreakKey, BreakKind, BreakPolicy, Compound, Connection, CreditStats, Event,
-    HeaderOverrides, Hook, HookEvent, HookId, HookPoint, LeaseKey, NegotiateInfo, Request,
-    RequestId, Response, SessionInfo,
+    HeaderDefaults, HeaderOverrides, Hook, HookEvent, HookId, HookPoint, LeaseKey, NegotiateInfo,
+    Request, RequestId, Response, SessionInfo,
 };
 pub use error::{ConnectionError, RequestError, StatusError, UsageError};

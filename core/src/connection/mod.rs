@@ -13,7 +13,7 @@ mod validate;
 pub use breaks::{Break, BreakAck, BreakKey, BreakKind, BreakPolicy, LeaseKey};
 pub use credits::CreditStats;
 pub use hooks::{Hook, HookEvent, HookId, HookPoint};
-pub use request::{Compound, HeaderOverrides, Request, RequestId, Response};
+pub use request::{Compound, HeaderDefaults, HeaderOverrides, Request, RequestId, Response};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -210,6 +210,8 @@ pub struct Connection {
     /// Where opens with an oplock or lease live, for acknowledging their breaks.
     break_routes: breaks::BreakRoutes,
     break_policy: BreakPolicy,
+    /// Applied to every request submitted while set.
+    header_defaults: Option<HeaderDefaults>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -249,6 +251,7 @@ impl Connection {
             hooks: Hooks::default(),
             break_routes: breaks::BreakRoutes::default(),
             break_policy: config.break_policy.clone(),
+            header_defaults: None,
             config,
         }
     }
@@ -343,7 +346,10 @@ impl Connection {
     ) -> Result<Vec<RequestId>, UsageError> {
         self.check_open()?;
         let mut checked = Vec::with_capacity(parts.len());
-        for (request, related) in parts {
+        for (mut request, related) in parts {
+            if let Some(d) = &self.header_defaults {
+                d.apply(&mut request.header);
+            }
             // Only a NEGOTIATE may precede negotiation.
             if !matches!(request.body, RequestBody::Negotiate(_)) && self.negotiated.is_none() {
                 return Err(UsageError::NotNegotiated);
@@ -455,6 +461,16 @@ impl Connection {
     /// The configuration this connection runs with.
     pub fn config(&self) -> &Arc<ClientConfig> {
         &self.config
+    }
+
+    /// Sets the header defaults for requests submitted from now on (`None` clears
+    /// them); returns the previous ones, so that scopes nest. Requests the connection
+    /// makes itself (keepalives, validation, break acks) do not get them.
+    pub fn set_header_defaults(
+        &mut self,
+        defaults: Option<HeaderDefaults>,
+    ) -> Option<HeaderDefaults> {
+        std::mem::replace(&mut self.header_defaults, defaults)
     }
 
     /// Leaves the next `n` MessageIds unused (pike's `reserve_mid`): later requests

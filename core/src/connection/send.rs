@@ -136,7 +136,7 @@ impl Connection {
             status: NtStatus(o.channel_sequence.map_or(0, u32::from)),
             command: q.request.command(),
             credits: o.credit_request.unwrap_or(credit_request),
-            flags: o.flags.unwrap_or(flags),
+            flags: o.flags.unwrap_or(HeaderFlags(flags.0 | o.flags_or)),
             next_command: o.next_command.unwrap_or(0),
             message_id: o.message_id.unwrap_or(MessageId(first_id)),
             process_id: o.process_id.unwrap_or(0),
