@@ -89,7 +89,7 @@ scenario!(
             .tree_connect()
             .clone()
             .base_config(config)
-            .connect(fx.runtime().clone())
+            .connect(*fx.runtime())
             .await?;
         // A MessageId beyond anything granted (servers hold at most 8192 credits).
         rogue.raw().with(|c| {
