@@ -24,6 +24,21 @@
 //! per-server expected failures, a temporary directory on the share, and
 //! [`harness::expect_status`].
 //!
+//! # Oplock and lease breaks
+//!
+//! The core acknowledges breaks per the connection's [`BreakPolicy`] (default
+//! [`BreakPolicy::AutoAck`]: as the server asks, only when it waits for an ack);
+//! [`ConnectionRef::on_break`] lets a closure decide instead. Await breaks with
+//! [`ConnectionRef::oplock_break`], [`ConnectionRef::lease_break`] or
+//! [`ConnectionRef::next_break`]; breaks that arrive first wait in a backlog of at most
+//! [`BREAK_BACKLOG`] (the oldest is dropped beyond that).
+//!
+//! # Scoped header defaults
+//!
+//! [`Tree::with_defaults`] gives every request submitted on the connection a
+//! CreditRequest, ChannelSequence or extra flags (unless the request sets its own) until
+//! the returned guard drops.
+//!
 //! # Hooks
 //!
 //! A [`Hook`] sees, and may rewrite, traffic at eight points: a request before and
