@@ -101,7 +101,7 @@ scenario!(oplock_break_acknowledged, Requirements::new(), |fx| {
 
 scenario!(oplock_break_auto_ack, Requirements::new(), |fx| {
     let a = fx.tree().create(batch(fx.rel("o"))).await?;
-    let broken = fx.tree().raw().oplock_break(a.id());
+    let broken = a.oplock_break();
     let other = fx.connect().await?;
     let started = Instant::now();
     // Nobody acknowledges by hand: the default policy must, or this waits 30 s.
