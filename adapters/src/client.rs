@@ -383,6 +383,12 @@ impl Tree {
         Request::new(body).tree(self.0.session.id(), self.0.id)
     }
 
+    /// Header defaults for every request on this tree's connection while the guard
+    /// lives (see [`ConnectionRef::with_defaults`]).
+    pub fn with_defaults(&self, defaults: pike_core::HeaderDefaults) -> crate::HeaderDefaultsGuard {
+        self.raw().with_defaults(defaults)
+    }
+
     /// Submits a request; the future has the interim state (AsyncId) and the response.
     pub fn submit(&self, request: Request) -> Result<ResponseFuture, Error> {
         self.raw().submit(request)

@@ -1,7 +1,7 @@
 //! The one event loop: moves bytes between a byte stream and the sans-IO connection,
 //! fires timers, and hands completed requests to their futures.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,13 +9,14 @@ use std::task::{Context, Poll, Waker};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use pike_core::auth::Authenticator;
-use pike_core::wire::{AsyncId, SessionId};
+use pike_core::wire::{AsyncId, FileId, SessionId};
 use pike_core::{
-    ClientConfig, Compound, Connection, ConnectionError, Event, Instant, Request, RequestError,
-    RequestId, Response,
+    Break, BreakAck, BreakKey, BreakPolicy, ClientConfig, Compound, Connection, ConnectionError,
+    Event, HeaderDefaults, Instant, LeaseKey, Request, RequestError, RequestId, Response,
 };
 
 use crate::Error;
+use crate::breaks::{BreakFuture, BreakQueue};
 
 /// A runtime's timer. `Sleep` need not be `Send`: the driver is `Send` exactly when the
 /// byte stream and the timer are, so it runs under `tokio::spawn` and `spawn_local` alike.
@@ -34,7 +35,7 @@ struct State {
     interims: HashMap<RequestId, AsyncId>,
     /// Requests nobody will await (dropped futures, close-on-drop): results discarded.
     detached: HashSet<RequestId>,
-    breaks: VecDeque<Response>,
+    breaks: BreakQueue,
     lost: Option<ConnectionError>,
     driver: Option<Waker>,
     /// Close once nothing is queued or in flight (every user handle is gone).
@@ -67,8 +68,11 @@ impl State {
                 Event::Interim { id, async_id } => {
                     self.interims.insert(id, async_id);
                 }
-                Event::Break(b) => self.breaks.push_back(b),
-                Event::ConnectionLost(e) => self.lost = Some(e),
+                Event::Break(b) => self.breaks.handle_break(b),
+                Event::ConnectionLost(e) => {
+                    self.lost = Some(e);
+                    self.breaks.wake_all();
+                }
                 _ => {}
             }
         }
@@ -155,9 +159,56 @@ impl ConnectionRef {
         self.lock().interims.get(&id).copied()
     }
 
-    /// The next unsolicited oplock/lease break, if one arrived.
-    pub fn poll_break(&self) -> Option<Response> {
-        self.lock().breaks.pop_front()
+    pub(crate) fn with_breaks<R>(&self, f: impl FnOnce(&mut BreakQueue) -> R) -> R {
+        f(&mut self.lock().breaks)
+    }
+
+    /// The oldest break nobody has taken yet, if any (without waiting).
+    pub fn poll_break(&self) -> Option<Break> {
+        self.lock().breaks.take(None)
+    }
+
+    /// The next break of any kind (kept breaks first, oldest first).
+    pub fn next_break(&self) -> BreakFuture {
+        BreakFuture::new(self.clone(), None)
+    }
+
+    /// The next oplock break of the open `file_id` (MS-SMB2 2.2.23.1).
+    pub fn oplock_break(&self, file_id: FileId) -> BreakFuture {
+        BreakFuture::new(self.clone(), Some(BreakKey::Oplock(file_id)))
+    }
+
+    /// The next break of the lease `key` (MS-SMB2 2.2.23.2).
+    pub fn lease_break(&self, key: impl Into<LeaseKey>) -> BreakFuture {
+        BreakFuture::new(self.clone(), Some(BreakKey::Lease(key.into())))
+    }
+
+    /// Breaks dropped because nobody took them and the backlog
+    /// ([`BREAK_BACKLOG`](crate::BREAK_BACKLOG)) was full.
+    pub fn breaks_dropped(&self) -> u64 {
+        self.lock().breaks.dropped()
+    }
+
+    /// Sets how this connection acknowledges breaks (default
+    /// [`BreakPolicy::AutoAck`]: to the level the server asks).
+    pub fn set_break_policy(&self, policy: BreakPolicy) {
+        self.with(|c| c.set_break_policy(policy));
+    }
+
+    /// Lets `decide` choose each break's acknowledgment (it runs inside the connection:
+    /// keep it short, and do not call back into this connection from it).
+    pub fn on_break(&self, decide: impl Fn(&Break) -> BreakAck + Send + Sync + 'static) {
+        self.set_break_policy(BreakPolicy::Custom(std::sync::Arc::new(decide)));
+    }
+
+    /// Every request submitted on this connection gets `defaults` (where it sets
+    /// nothing itself) until the guard drops; scopes nest (pike's `let`).
+    pub fn with_defaults(&self, defaults: HeaderDefaults) -> HeaderDefaultsGuard {
+        let previous = self.with(|c| c.set_header_defaults(Some(defaults)));
+        HeaderDefaultsGuard {
+            conn: self.clone(),
+            previous,
+        }
     }
 
     /// Why the connection failed, once it has.
@@ -176,6 +227,22 @@ impl ConnectionRef {
         let mut st = self.lock();
         st.closing = true;
         st.wake_driver();
+    }
+}
+
+/// Restores the previous header defaults when dropped (see
+/// [`ConnectionRef::with_defaults`]).
+#[derive(Debug)]
+#[must_use = "the defaults end when the guard drops"]
+pub struct HeaderDefaultsGuard {
+    conn: ConnectionRef,
+    previous: Option<HeaderDefaults>,
+}
+
+impl Drop for HeaderDefaultsGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        self.conn.with(|c| c.set_header_defaults(previous));
     }
 }
 
@@ -259,7 +326,7 @@ where
             wakers: HashMap::new(),
             interims: HashMap::new(),
             detached: HashSet::new(),
-            breaks: VecDeque::new(),
+            breaks: BreakQueue::default(),
             lost: None,
             driver: None,
             closing: false,
@@ -370,6 +437,8 @@ where
                 st.dispatch_events();
             }
             if st.conn.is_closed() && this.wpos == this.wbuf.len() {
+                // Break waiters have no deadline of their own: end them with the driver.
+                st.breaks.wake_all();
                 return Poll::Ready(());
             }
             drop(st);

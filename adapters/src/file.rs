@@ -93,6 +93,13 @@ impl File {
         &self.tree
     }
 
+    /// The next oplock break of this open (see [`ConnectionRef::oplock_break`]).
+    ///
+    /// [`ConnectionRef::oplock_break`]: crate::ConnectionRef::oplock_break
+    pub fn oplock_break(&self) -> crate::BreakFuture {
+        self.tree().raw().oplock_break(self.id())
+    }
+
     /// The CREATE response (times, sizes, attributes, oplock, create contexts).
     pub fn create_response(&self) -> &CreateResponse {
         &self.create

@@ -492,6 +492,30 @@ impl<R: Runtime> Fixture<R> {
         self.rt.timer().sleep_until(Instant::now() + d).await;
     }
 
+    /// Awaits `fut`, failing the test if it takes longer than `within` (`what` names
+    /// the wait in the failure): breaks, second opens and the like never hang a run.
+    pub async fn within<T>(
+        &self,
+        within: Duration,
+        what: &str,
+        fut: impl Future<Output = T>,
+    ) -> Result<T, TestError> {
+        let mut fut = std::pin::pin!(fut);
+        let mut sleep = std::pin::pin!(self.rt.timer().sleep_until(Instant::now() + within));
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Ok(v));
+            }
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(TestError::fail(format!(
+                    "{what}: nothing within {within:?}"
+                ))));
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
     /// Waits until `fut`'s request went async (the server answered STATUS_PENDING)
     /// and returns its AsyncId; fails after `within`.
     pub async fn wait_interim(

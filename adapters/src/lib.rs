@@ -24,6 +24,21 @@
 //! per-server expected failures, a temporary directory on the share, and
 //! [`harness::expect_status`].
 //!
+//! # Oplock and lease breaks
+//!
+//! The core acknowledges breaks per the connection's [`BreakPolicy`] (default
+//! [`BreakPolicy::AutoAck`]: as the server asks, only when it waits for an ack);
+//! [`ConnectionRef::on_break`] lets a closure decide instead. Await breaks with
+//! [`ConnectionRef::oplock_break`], [`ConnectionRef::lease_break`] or
+//! [`ConnectionRef::next_break`]; breaks that arrive first wait in a backlog of at most
+//! [`BREAK_BACKLOG`] (the oldest is dropped beyond that).
+//!
+//! # Scoped header defaults
+//!
+//! [`Tree::with_defaults`] gives every request submitted on the connection a
+//! CreditRequest, ChannelSequence or extra flags (unless the request sets its own) until
+//! the returned guard drops.
+//!
 //! # Hooks
 //!
 //! A [`Hook`] sees, and may rewrite, traffic at eight points: a request before and
@@ -86,6 +101,7 @@
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+mod breaks;
 mod client;
 mod diag;
 mod driver;
@@ -99,8 +115,9 @@ mod path;
 pub mod runtime;
 mod tree_connect;
 
+pub use breaks::{BREAK_BACKLOG, BreakFuture};
 pub use client::{Client, Connection, Session, Tree};
-pub use driver::{ConnectionRef, Driver, ResponseFuture, Timer};
+pub use driver::{ConnectionRef, Driver, HeaderDefaultsGuard, ResponseFuture, Timer};
 pub use error::Error;
 pub use file::File;
 pub use hooks::HookGuard;
@@ -108,7 +125,10 @@ pub use links::MAX_LINK_HOPS;
 pub use options::OpenOptions;
 pub use path::{DirEntry, Metadata, Path, filetime_to_system};
 pub use pike_core;
-pub use pike_core::{Hook, HookEvent, HookPoint};
+pub use pike_core::{
+    Break, BreakAck, BreakKey, BreakKind, BreakPolicy, HeaderDefaults, Hook, HookEvent, HookPoint,
+    LeaseKey,
+};
 pub use tree_connect::{TreeConnect, parse_bool, parse_creds, parse_dialect};
 
 /// 32 bytes of OS entropy for a connection's seed (the core never reads the OS itself).

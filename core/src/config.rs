@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::compress::CompressionAlgorithm;
+use crate::connection::BreakPolicy;
 use crate::crypto::{CipherId, CryptoProvider, SigningAlgorithm};
 use crate::wire::Dialect;
 
@@ -50,6 +51,9 @@ pub struct ClientConfig {
     pub max_io_size: u32,
     /// Signing and encryption primitives.
     pub crypto: Arc<dyn CryptoProvider>,
+    /// What each new connection does with oplock and lease breaks (default: acknowledge
+    /// as asked); change it per connection with `Connection::set_break_policy`.
+    pub break_policy: BreakPolicy,
     /// Accept a guest logon (no signing, no encryption: anyone can tamper).
     pub dangerous_allow_guest: bool,
     /// Accept responses whose signatures are wrong or missing (negative tests only).
@@ -59,6 +63,10 @@ pub struct ClientConfig {
     pub dangerous_skip_negotiate_validation: bool,
     /// SMB 3.1.1 compression; off by default.
     pub compression: CompressionConfig,
+    /// Send whatever is queued even beyond the credits granted (MS-SMB2 3.2.4.1.5),
+    /// with MessageIds past the server's window: servers drop such connections
+    /// (negative tests only).
+    pub dangerous_ignore_credit_limit: bool,
 }
 
 /// SMB 3.1.1 compression (MS-SMB2 2.2.3.1.3, 3.1.4.4). Offered only when `algorithms`
@@ -124,10 +132,12 @@ impl ClientConfig {
             target_credits: 512,
             max_io_size: 8 * 1024 * 1024,
             crypto,
+            break_policy: BreakPolicy::AutoAck,
             dangerous_allow_guest: false,
             dangerous_skip_signature_verification: false,
             dangerous_skip_negotiate_validation: false,
             compression: CompressionConfig::default(),
+            dangerous_ignore_credit_limit: false,
         }
     }
 }

@@ -30,7 +30,8 @@ pub mod error;
 
 pub use config::{ClientConfig, CompressionConfig, EncryptionPolicy};
 pub use connection::{
-    Compound, CompressionInfo, Connection, CreditStats, Event, HeaderOverrides, Hook, HookEvent,
-    HookId, HookPoint, NegotiateInfo, Request, RequestId, Response, SessionInfo,
+    Break, BreakAck, BreakKey, BreakKind, BreakPolicy, Compound, CompressionInfo, Connection,
+    CreditStats, Event, HeaderDefaults, HeaderOverrides, Hook, HookEvent, HookId, HookPoint,
+    LeaseKey, NegotiateInfo, Request, RequestId, Response, SessionInfo,
 };
 pub use error::{ConnectionError, CopyChunkLimits, RequestError, StatusError, UsageError};

@@ -79,6 +79,8 @@ impl Target {
     /// A client config matching the target's requirements.
     pub fn config(&self) -> ClientConfig {
         let mut c = ClientConfig::new(Arc::new(RustCrypto));
+        // The tests acknowledge breaks themselves.
+        c.break_policy = pike_core::BreakPolicy::Manual;
         if let Some(max) = self.max_dialect {
             c.dialects.retain(|d| *d <= max);
         }
@@ -196,7 +198,7 @@ impl Driver {
                     self.done.insert(id, result);
                 }
                 Event::Interim { id, .. } => self.interims.push(id),
-                Event::Break(b) => self.breaks.push(b),
+                Event::Break(b) => self.breaks.push(b.response),
                 Event::ConnectionLost(e) => self.lost = Some(e),
                 _ => {}
             }

@@ -18,8 +18,8 @@ use pike_core::wire::{
     file_attributes, impersonation, share_access,
 };
 use pike_core::{
-    ClientConfig, Connection, ConnectionError, Event, Instant, Request, RequestError, RequestId,
-    Response,
+    Break, BreakPolicy, ClientConfig, Connection, ConnectionError, Event, Instant, Request,
+    RequestError, RequestId, Response,
 };
 
 use crate::model_server::{ModelServer, ServerConfig};
@@ -169,7 +169,7 @@ pub struct Pair {
     /// Every event, in order.
     pub log: Vec<Record>,
     /// Breaks received.
-    pub breaks: Vec<Response>,
+    pub breaks: Vec<Break>,
     /// Why the connection was lost, if it was.
     pub lost: Option<ConnectionError>,
     eof_delivered: bool,
@@ -193,11 +193,14 @@ fn base_filetime() -> u64 {
 }
 
 impl Pair {
-    /// A client config suited to the model server: every dialect, default policies.
+    /// A client config suited to the model server: every dialect, default policies, breaks
+    /// acknowledged by hand.
     pub fn client_config() -> ClientConfig {
         let mut c = ClientConfig::new(Arc::new(RustCrypto));
         c.server_name = SERVER_NAME.into();
         c.client_guid = [0xC1; 16];
+        // The tests acknowledge breaks themselves unless they opt in to a policy.
+        c.break_policy = BreakPolicy::Manual;
         c
     }
 

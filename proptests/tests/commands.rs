@@ -703,7 +703,7 @@ fn leases_break_and_acknowledge() {
         );
         p.drive();
         assert_eq!(p.breaks.len(), 1);
-        let n = match &p.breaks[0].body {
+        let n = match &p.breaks[0].response.body {
             ResponseBody::OplockBreak(b) => b.lease().expect("a lease break"),
             other => panic!("{other:?}"),
         };
@@ -751,7 +751,7 @@ fn oplocks_break_and_acknowledge() {
     let second = p.create_with(sid, tid, c).unwrap();
     assert_eq!(second.oplock_level, oplock_level::II);
     p.drive();
-    let info = match &p.breaks.last().expect("a break").body {
+    let info = match &p.breaks.last().expect("a break").response.body {
         ResponseBody::OplockBreak(b) => b.oplock().expect("an oplock break"),
         other => panic!("{other:?}"),
     };

@@ -137,3 +137,52 @@ fn server_drops_requests_outside_the_window() {
         Some(Err(RequestError::Timeout { .. }))
     ));
 }
+
+#[test]
+fn ignoring_the_credit_limit_overruns_the_servers_window() {
+    for ignore in [false, true] {
+        let mut c = Pair::client_config();
+        c.dangerous_ignore_credit_limit = ignore;
+        let mut p = Pair::new(c, stingy(4), SEEDS[0]);
+        let sid = p.connect();
+        // Spend the whole window on a gap: the next request has no credit left.
+        let available = p.client.credits().available;
+        p.client.dangerous_skip_message_ids(u64::from(available));
+        let id = p.submit(Request::new(EchoRequest).session(sid));
+        p.drive();
+        let v = p.server.violations();
+        if ignore {
+            // Sent anyway, past the window: the server drops it (Samba disconnects).
+            assert!(
+                v.iter().any(|m| m.contains("outside the granted window")),
+                "{v:?}"
+            );
+        } else {
+            assert!(v.is_empty(), "{v:?}");
+            assert!(matches!(
+                p.done.get(&id),
+                Some(Err(RequestError::InsufficientCredits { .. }))
+            ));
+        }
+    }
+}
+
+#[test]
+fn skipped_message_ids_leave_a_gap_the_server_accepts() {
+    for seed in SEEDS {
+        let mut p = Pair::default_with_seed(seed);
+        let sid = p.connect();
+        let before = p.client.credits();
+        p.client.dangerous_skip_message_ids(5);
+        let after = p.client.credits();
+        assert_eq!(after.next_message_id, before.next_message_id + 5);
+        assert_eq!(after.available, before.available.saturating_sub(5));
+        let r = p.call(Request::new(EchoRequest).session(sid)).unwrap();
+        assert_eq!(r.header.message_id.0, before.next_message_id + 5);
+        assert!(
+            p.server.violations().is_empty(),
+            "{:?}",
+            p.server.violations()
+        );
+    }
+}

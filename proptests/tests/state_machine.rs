@@ -889,7 +889,7 @@ impl<const M: u8> StateMachineTest for Machine<M> {
                 let new: Vec<_> = s.p.breaks[s.breaks_acked..].to_vec();
                 s.breaks_acked = s.p.breaks.len();
                 for b in new {
-                    let Some(n) = (match &b.body {
+                    let Some(n) = (match &b.response.body {
                         ResponseBody::OplockBreak(b) => b.lease(),
                         _ => None,
                     }) else {

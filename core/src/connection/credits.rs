@@ -57,11 +57,21 @@ impl CreditWindow {
     /// Spends `charge` credits; returns the first MessageId of the range.
     pub(crate) fn spend(&mut self, charge: u16) -> u64 {
         let c = u32::from(charge.max(1));
-        self.available -= c;
+        // Below zero only with `dangerous_ignore_credit_limit`: the overdraft is the point.
+        self.available = self.available.saturating_sub(c);
         self.in_flight += c;
         let id = self.next_message_id;
         self.next_message_id += u64::from(c);
         id
+    }
+
+    /// Leaves `n` MessageIds unused: they stay in the server's window, so they cost
+    /// credits here without ever being answered.
+    pub(crate) fn skip(&mut self, n: u64) {
+        self.available = self
+            .available
+            .saturating_sub(u32::try_from(n).unwrap_or(u32::MAX));
+        self.next_message_id = self.next_message_id.saturating_add(n);
     }
 
     /// A response granted `n` credits.

@@ -1,5 +1,6 @@
 //! The connection state machine.
 
+mod breaks;
 mod compression;
 mod credits;
 mod hooks;
@@ -10,9 +11,10 @@ mod session;
 mod setup;
 mod validate;
 
+pub use breaks::{Break, BreakAck, BreakKey, BreakKind, BreakPolicy, LeaseKey};
 pub use credits::CreditStats;
 pub use hooks::{Hook, HookEvent, HookId, HookPoint};
-pub use request::{Compound, HeaderOverrides, Request, RequestId, Response};
+pub use request::{Compound, HeaderDefaults, HeaderOverrides, Request, RequestId, Response};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -49,8 +51,9 @@ pub enum Event {
         id: RequestId,
         result: Result<Response, RequestError>,
     },
-    /// An unsolicited OPLOCK_BREAK (oplock or lease break notification).
-    Break(Response),
+    /// An unsolicited OPLOCK_BREAK (oplock or lease break notification), after the
+    /// connection's [`BreakPolicy`] acknowledged it or not.
+    Break(Break),
     /// The connection failed; nothing follows this event.
     ConnectionLost(ConnectionError),
 }
@@ -106,12 +109,14 @@ enum Kind {
     Keepalive,
     /// Internal FSCTL_VALIDATE_NEGOTIATE_INFO holding back a TREE_CONNECT.
     Validate,
+    /// Internal oplock/lease break acknowledgment sent by the [`BreakPolicy`].
+    BreakAck,
 }
 
 impl Kind {
     /// Requests the connection makes on its own; their ids are never handed out.
     fn is_internal(self) -> bool {
-        matches!(self, Self::Keepalive | Self::Validate)
+        matches!(self, Self::Keepalive | Self::Validate | Self::BreakAck)
     }
 }
 
@@ -159,6 +164,8 @@ struct Pending {
     signed: bool,
     encrypted: bool,
     tree: Option<crate::wire::TreeId>,
+    /// The open a CLOSE closes (its break route is forgotten on success).
+    closes: Option<crate::wire::FileId>,
 }
 
 #[derive(Debug)]
@@ -214,6 +221,11 @@ pub struct Connection {
     /// Validation IOCTL id → the TREE_CONNECT (id, response) it holds back.
     validations: HashMap<RequestId, (RequestId, Response)>,
     hooks: Hooks,
+    /// Where opens with an oplock or lease live, for acknowledging their breaks.
+    break_routes: breaks::BreakRoutes,
+    break_policy: BreakPolicy,
+    /// Applied to every request submitted while set.
+    header_defaults: Option<HeaderDefaults>,
 }
 
 impl core::fmt::Debug for Connection {
@@ -233,7 +245,6 @@ impl Connection {
     /// NEGOTIATE request of the caller's own through [`submit`](Self::submit)).
     pub fn new(config: Arc<ClientConfig>, now: Instant, seed: [u8; 32]) -> Self {
         Self {
-            config,
             rng: Rng::from_seed(seed),
             frames: FrameDecoder::new(MAX_FRAME_LEN),
             credits: CreditWindow::new(),
@@ -252,6 +263,10 @@ impl Connection {
             sent_negotiate: None,
             validations: HashMap::new(),
             hooks: Hooks::default(),
+            break_routes: breaks::BreakRoutes::default(),
+            break_policy: config.break_policy.clone(),
+            header_defaults: None,
+            config,
         }
     }
 
@@ -345,7 +360,10 @@ impl Connection {
     ) -> Result<Vec<RequestId>, UsageError> {
         self.check_open()?;
         let mut checked = Vec::with_capacity(parts.len());
-        for (request, related) in parts {
+        for (mut request, related) in parts {
+            if let Some(d) = &self.header_defaults {
+                d.apply(&mut request.header);
+            }
             // Only a NEGOTIATE may precede negotiation.
             if !matches!(request.body, RequestBody::Negotiate(_)) && self.negotiated.is_none() {
                 return Err(UsageError::NotNegotiated);
@@ -459,6 +477,29 @@ impl Connection {
     /// The configuration this connection runs with.
     pub fn config(&self) -> &Arc<ClientConfig> {
         &self.config
+    }
+
+    /// Sets the header defaults for requests submitted from now on (`None` clears
+    /// them); returns the previous ones, so that scopes nest. Requests the connection
+    /// makes itself (keepalives, validation, break acks) do not get them.
+    pub fn set_header_defaults(
+        &mut self,
+        defaults: Option<HeaderDefaults>,
+    ) -> Option<HeaderDefaults> {
+        std::mem::replace(&mut self.header_defaults, defaults)
+    }
+
+    /// Leaves the next `n` MessageIds unused (pike's `reserve_mid`): later requests
+    /// leave a gap in the server's sequence window, spending `n` credits. Reuse an id
+    /// with [`HeaderOverrides::message_id`]. For negative tests.
+    pub fn dangerous_skip_message_ids(&mut self, n: u64) {
+        self.credits.skip(n);
+    }
+
+    /// Sets what this connection does with oplock and lease breaks from now on (the
+    /// config's `break_policy` until then).
+    pub fn set_break_policy(&mut self, policy: BreakPolicy) {
+        self.break_policy = policy;
     }
 
     /// What NEGOTIATE settled, once it completed.

@@ -252,7 +252,7 @@ impl Connection {
                             raw: msg,
                         };
                         self.hooks.run(&mut HookEvent::AfterDecode(&mut r));
-                        self.events.push_back(Event::Break(r));
+                        self.handle_break(now, r);
                     }
                     Err(error) => self.fail(ConnectionError::Decode { error, packet: msg }),
                 }
@@ -291,7 +291,36 @@ impl Connection {
             Kind::SetupLeg(idx) => self.handle_setup_response(now, p, idx, &h, result, encrypted),
             Kind::User => self.handle_user_response(now, p, result),
             Kind::Validate => self.handle_validation(p, result),
+            Kind::BreakAck => {}
         }
+    }
+
+    /// MS-SMB2 3.2.5.19: report the break, acknowledging it first if the policy says so.
+    fn handle_break(&mut self, now: Instant, r: Response) {
+        let Some(mut b) = self.break_routes.decode(r) else {
+            return self.fail(ConnectionError::ProtocolViolation(
+                "OPLOCK_BREAK notification is neither an oplock nor a lease break",
+            ));
+        };
+        if let Some(level) = self.break_policy.decide(&b) {
+            let session = b
+                .route
+                .and_then(|(sid, _)| self.session_index.get(&sid).copied());
+            // A session already gone has no open left to acknowledge for.
+            if session.is_some_and(|i| self.sessions[i].state != super::SessionState::Gone) {
+                let id = self.next_id();
+                self.queue.push_back(super::Batch::single(super::Queued {
+                    id,
+                    request: b.ack(level),
+                    deadline: now + self.config.request_timeout,
+                    kind: Kind::BreakAck,
+                    session,
+                    related: false,
+                }));
+                b.acked = Some(level);
+            }
+        }
+        self.events.push_back(Event::Break(b));
     }
 
     fn handle_user_response(
@@ -342,6 +371,17 @@ impl Connection {
                 }
             }
             ResponseBody::Logoff(_) => self.retire_session(p.session, true),
+            ResponseBody::Create(_) => {
+                if let (Some(i), Some(tree)) = (p.session, p.tree) {
+                    let sid = self.sessions[i].id;
+                    self.break_routes.handle_create(sid, tree, r);
+                }
+            }
+            ResponseBody::Close(_) => {
+                if let Some(fid) = p.closes {
+                    self.break_routes.handle_close(fid);
+                }
+            }
             _ => {}
         }
         Ok(())

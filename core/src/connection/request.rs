@@ -24,7 +24,11 @@ pub struct HeaderOverrides {
     /// ChannelSequence (requests share the Status slot, MS-SMB2 2.2.1.2).
     pub channel_sequence: Option<u16>,
     pub credit_request: Option<u16>,
+    /// Forces all the flags; [`flags_or`](Self::flags_or) only adds some.
     pub flags: Option<HeaderFlags>,
+    /// Bits ORed into the computed flags (e.g. `REPLAY_OPERATION`, `DFS_OPERATIONS`);
+    /// ignored when `flags` is forced.
+    pub flags_or: u32,
     pub next_command: Option<u32>,
     pub message_id: Option<MessageId>,
     pub process_id: Option<u32>,
@@ -33,6 +37,35 @@ pub struct HeaderOverrides {
     pub session_id: Option<SessionId>,
     /// Sent verbatim instead of computing the signature.
     pub signature: Option<[u8; 16]>,
+}
+
+/// Header fields every request gets while set (pike's `let`): each applies unless the
+/// request sets that field itself. See [`Connection::set_header_defaults`].
+///
+/// [`Connection::set_header_defaults`]: super::Connection::set_header_defaults
+#[allow(missing_docs)] // fields follow HeaderOverrides
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeaderDefaults {
+    pub credit_request: Option<u16>,
+    /// ChannelSequence (MS-SMB2 2.2.1.2), e.g. for replay tests with `flags_or`.
+    pub channel_sequence: Option<u16>,
+    /// Flags added to every request that adds none itself.
+    pub flags_or: u32,
+}
+
+impl HeaderDefaults {
+    /// Fills in what `header` leaves unset.
+    pub fn apply(&self, header: &mut HeaderOverrides) {
+        if header.credit_request.is_none() {
+            header.credit_request = self.credit_request;
+        }
+        if header.channel_sequence.is_none() {
+            header.channel_sequence = self.channel_sequence;
+        }
+        if header.flags_or == 0 {
+            header.flags_or = self.flags_or;
+        }
+    }
 }
 
 /// A request: a body plus routing and per-request policy.

@@ -59,7 +59,7 @@ impl Connection {
                 .map(|q| self.credits.charge_for(q.request.payload_size()))
                 .collect();
             let needed: u32 = charges.iter().map(|c| u32::from(*c)).sum();
-            if needed > self.credits.available {
+            if needed > self.credits.available && !self.config.dangerous_ignore_credit_limit {
                 if self.credits.in_flight == 0 {
                     // Nothing in flight means no grant will ever come: fail, don't hang.
                     // Invariant: front() was Some.
@@ -113,6 +113,10 @@ impl Connection {
                     signed: prot.sign,
                     encrypted: prot.encrypt,
                     tree: q.request.tree,
+                    closes: match &q.request.body {
+                        RequestBody::Close(c) => Some(c.file_id),
+                        _ => None,
+                    },
                 },
             );
         }
@@ -132,7 +136,7 @@ impl Connection {
             status: NtStatus(o.channel_sequence.map_or(0, u32::from)),
             command: q.request.command(),
             credits: o.credit_request.unwrap_or(credit_request),
-            flags: o.flags.unwrap_or(flags),
+            flags: o.flags.unwrap_or(HeaderFlags(flags.0 | o.flags_or)),
             next_command: o.next_command.unwrap_or(0),
             message_id: o.message_id.unwrap_or(MessageId(first_id)),
             process_id: o.process_id.unwrap_or(0),
@@ -335,6 +339,9 @@ impl Connection {
     ) {
         match kind {
             Kind::Keepalive => self.keepalive_in_flight = false,
+            // Nobody waits on an automatic acknowledgment; the server's timeout is the
+            // only consequence of one that never went out.
+            Kind::BreakAck => {}
             Kind::SetupLeg(i) => {
                 self.sessions[i].state = super::SessionState::Gone;
                 self.events.push_back(Event::Completed { id, result });

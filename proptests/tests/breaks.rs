@@ -1,0 +1,200 @@
+//! Oplock and lease breaks against the model server: the core's `BreakPolicy`
+//! acknowledges with the right body on the open's session and tree, only when the
+//! server waits for it, and reports every break.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::SEEDS;
+use pike_core::wire::{
+    Lease, RequestBody, RequestContext, SessionId, TreeId, disposition, lease_state, oplock_level,
+};
+use pike_core::{
+    BreakAck, BreakKey, BreakKind, BreakPolicy, Hook, LeaseKey, Request, wire::CreateRequest,
+};
+use pike_proptests::{Pair, ServerConfig, ServerPolicy};
+
+const RWH: u32 =
+    lease_state::READ_CACHING | lease_state::HANDLE_CACHING | lease_state::WRITE_CACHING;
+
+fn setup(seed: u64, policy: BreakPolicy) -> (Pair, SessionId, TreeId) {
+    let mut config = Pair::client_config();
+    config.break_policy = policy;
+    let mut p = Pair::new(config, ServerConfig::default(), seed);
+    let sid = p.connect();
+    let tid = p.tree_connect(sid, "share").expect("tree");
+    (p, sid, tid)
+}
+
+/// Every OPLOCK_BREAK request the client encodes (the acknowledgments).
+fn record_acks(p: &mut Pair) -> Arc<Mutex<Vec<Request>>> {
+    let acks = Arc::new(Mutex::new(Vec::new()));
+    let seen = acks.clone();
+    p.client
+        .add_hook(Hook::before_encode(move |r: &mut Request| {
+            if matches!(r.body, RequestBody::OplockBreakAck(_)) {
+                seen.lock().unwrap().push(r.clone());
+            }
+        }));
+    acks
+}
+
+fn lease_create(name: &str, key: u8, state: u32) -> CreateRequest {
+    let mut c = Pair::create_request(name, disposition::OPEN_IF);
+    c.requested_oplock_level = oplock_level::LEASE;
+    c.contexts = vec![
+        RequestContext::Lease(Lease {
+            lease_key: [key; 16],
+            lease_state: state,
+            ..Lease::default()
+        })
+        .to_context(),
+    ];
+    c
+}
+
+#[test]
+fn auto_ack_answers_an_oplock_break_on_the_open_s_tree() {
+    for seed in SEEDS {
+        let (mut p, sid, tid) = setup(seed, BreakPolicy::AutoAck);
+        let acks = record_acks(&mut p);
+        let mut c = Pair::create_request("op", disposition::OPEN_IF);
+        c.requested_oplock_level = oplock_level::BATCH;
+        let first = p.create_with(sid, tid, c.clone()).unwrap();
+        assert_eq!(first.oplock_level, oplock_level::BATCH);
+        p.create_with(sid, tid, c).unwrap();
+        p.drive();
+        let b = p.breaks.last().expect("a break").clone();
+        assert_eq!(b.key(), BreakKey::Oplock(first.file_id));
+        assert_eq!((b.route, b.acked), (Some((sid, tid)), Some(1)));
+        assert!(b.is_ack_required());
+        // The 24-byte oplock form (MS-SMB2 2.2.24.1), addressed to the open's tree.
+        let sent = acks.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert!(
+            matches!(&sent[0].body, RequestBody::OplockBreakAck(o) if o.structure_size == 24),
+            "{sent:?}"
+        );
+        assert_eq!((sent[0].session, sent[0].tree), (Some(sid), Some(tid)));
+        assert_eq!(
+            p.server.oplock_of(first.file_id),
+            Some((oplock_level::II, None))
+        );
+        // Level II to none completes on the server's side: nothing to acknowledge.
+        assert!(p.server.break_oplock(first.file_id, oplock_level::NONE));
+        p.drive();
+        let b = p.breaks.last().expect("a second break");
+        assert!(!b.is_ack_required());
+        assert_eq!(b.acked, None);
+        assert_eq!(acks.lock().unwrap().len(), 1);
+        assert!(p.lost.is_none());
+    }
+}
+
+#[test]
+fn auto_ack_answers_lease_breaks_only_when_asked() {
+    for seed in SEEDS {
+        let (mut p, sid, tid) = setup(seed, BreakPolicy::AutoAck);
+        let acks = record_acks(&mut p);
+        p.create_with(sid, tid, lease_create("l", 1, RWH)).unwrap();
+        p.create_with(sid, tid, lease_create("l", 2, RWH)).unwrap();
+        p.drive();
+        let b = p.breaks[0].clone();
+        assert_eq!(b.key(), BreakKey::Lease(LeaseKey([1; 16])));
+        assert!(matches!(
+            b.kind,
+            BreakKind::Lease {
+                current_state: RWH,
+                new_state: lease_state::READ_CACHING,
+                ack_required: true,
+                ..
+            }
+        ));
+        assert_eq!(b.acked, Some(lease_state::READ_CACHING));
+        let sent = acks.lock().unwrap().clone();
+        assert!(
+            matches!(&sent[..], [r] if matches!(&r.body, RequestBody::OplockBreakAck(o) if o.structure_size == 36)),
+            "one 36-byte lease ack (MS-SMB2 2.2.24.2): {sent:?}"
+        );
+        assert_eq!(
+            p.server.lease_state([1; 16]),
+            Some((lease_state::READ_CACHING, None))
+        );
+        // A read-only lease breaks without ACK_REQUIRED: reported, not acknowledged.
+        assert!(p.server.break_lease([2; 16], lease_state::NONE));
+        p.drive();
+        let b = p.breaks.last().expect("a second break");
+        assert!(!b.is_ack_required());
+        assert_eq!(b.acked, None);
+        assert_eq!(acks.lock().unwrap().len(), 1);
+        assert!(
+            p.server.violations().is_empty(),
+            "{:?}",
+            p.server.violations()
+        );
+    }
+}
+
+#[test]
+fn a_custom_policy_chooses_the_level_and_manual_sends_nothing() {
+    let seen = Arc::new(Mutex::new(0));
+    let counter = seen.clone();
+    let drop_all = BreakPolicy::Custom(Arc::new(move |b: &pike_core::Break| {
+        *counter.lock().unwrap() += 1;
+        assert!(b.is_ack_required());
+        BreakAck::To(lease_state::NONE)
+    }));
+    let (mut p, sid, tid) = setup(SEEDS[0], drop_all);
+    p.create_with(sid, tid, lease_create("c", 1, RWH)).unwrap();
+    p.create_with(sid, tid, lease_create("c", 2, RWH)).unwrap();
+    p.drive();
+    assert_eq!(*seen.lock().unwrap(), 1);
+    assert_eq!(p.breaks[0].acked, Some(lease_state::NONE));
+    assert_eq!(
+        p.server.lease_state([1; 16]),
+        Some((lease_state::NONE, None))
+    );
+
+    let (mut p, sid, tid) = setup(SEEDS[1], BreakPolicy::Manual);
+    let acks = record_acks(&mut p);
+    p.create_with(sid, tid, lease_create("m", 1, RWH)).unwrap();
+    p.create_with(sid, tid, lease_create("m", 2, RWH)).unwrap();
+    p.drive();
+    assert_eq!(p.breaks[0].acked, None);
+    assert!(acks.lock().unwrap().is_empty());
+    assert_eq!(
+        p.server.lease_state([1; 16]),
+        Some((RWH, Some(lease_state::READ_CACHING)))
+    );
+    // The caller's own ack is the break's: right body, right route.
+    let ack = p.breaks[0].ack_as_asked().expect("ack required");
+    assert!(p.call(ack).is_ok());
+    assert_eq!(
+        p.server.lease_state([1; 16]),
+        Some((lease_state::READ_CACHING, None))
+    );
+}
+
+#[test]
+fn breaks_of_opens_this_connection_did_not_make_are_reported_not_acked() {
+    let (mut p, sid, tid) = setup(SEEDS[2], BreakPolicy::AutoAck);
+    let acks = record_acks(&mut p);
+    p.server.set_policy(ServerPolicy {
+        break_every: 2,
+        ..ServerPolicy::default()
+    });
+    for i in 0..6 {
+        p.create(sid, tid, &format!("f{i}"), disposition::OPEN_IF)
+            .unwrap();
+    }
+    p.drive();
+    assert!(p.breaks.len() >= 2, "{}", p.breaks.len());
+    assert!(
+        p.breaks
+            .iter()
+            .all(|b| b.route.is_none() && b.acked.is_none())
+    );
+    assert!(acks.lock().unwrap().is_empty());
+    assert!(p.lost.is_none());
+}
