@@ -3,6 +3,11 @@
 //! (async-io's reactor); calls block the calling thread until their answer arrives,
 //! bounded by the same deadlines as the async API.
 //!
+//! Oplock and lease breaks (MS-SMB2 2.2.23) are waited for with
+//! [`Connection::wait_oplock_break`], [`Connection::wait_lease_break`] and
+//! [`Connection::next_break`], each bounded by a timeout; breaks that arrive before
+//! anyone waits are kept (see [`BREAK_BACKLOG`](crate::BREAK_BACKLOG)).
+//!
 //! ```no_run
 //! # fn demo() -> Result<(), pike::Error> {
 //! let tree = pike::TreeConnect::from_env()?.connect_blocking()?;
@@ -14,16 +19,20 @@
 use std::future::Future;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use pike_core::auth::Credentials;
 use pike_core::wire::{CreateRequest, CreateResponse, FileId, InfoBuffer, SymlinkReparse};
-use pike_core::{ClientConfig, Hook, Request};
+use pike_core::{Break, ClientConfig, Hook, LeaseKey, Request};
 
 use crate::runtime::async_io::{AsyncIoTimer, tcp};
 use crate::runtime::{BoxFuture, Runtime};
-use crate::{ConnectionRef, Error, HookGuard, Metadata, OpenOptions, ResponseFuture, TreeConnect};
+use crate::{
+    BreakFuture, ConnectionRef, Error, HookGuard, Metadata, OpenOptions, ResponseFuture,
+    TreeConnect,
+};
 
 /// Runs a future to completion on this thread (async-io's `block_on`).
 pub fn block_on<F: Future>(f: F) -> F::Output {
@@ -147,6 +156,44 @@ impl Connection {
     pub fn add_hook(&self, hook: Hook) -> HookGuard {
         self.0.add_hook(hook)
     }
+
+    /// Waits up to `timeout` for the next oplock break of the open `file_id`
+    /// (MS-SMB2 2.2.23.1), oldest first; a break that already arrived is returned at
+    /// once, even with a zero `timeout`.
+    ///
+    /// Acknowledging is the connection's [`BreakPolicy`](crate::BreakPolicy): under
+    /// the default auto-ack the returned [`Break`] was already answered (see
+    /// [`Break::acked`]). Fails with [`Error::Timeout`] when none comes in time (a
+    /// later one is then kept for the next waiter), or when the connection is lost.
+    pub fn wait_oplock_break(&self, file_id: FileId, timeout: Duration) -> Result<Break, Error> {
+        wait_break(self.raw().oplock_break(file_id), timeout, "oplock break")
+    }
+
+    /// Waits up to `timeout` for the next break of the lease `key` (MS-SMB2
+    /// 2.2.23.2); otherwise as [`wait_oplock_break`](Self::wait_oplock_break).
+    pub fn wait_lease_break(
+        &self,
+        key: impl Into<LeaseKey>,
+        timeout: Duration,
+    ) -> Result<Break, Error> {
+        wait_break(self.raw().lease_break(key), timeout, "lease break")
+    }
+
+    /// Waits up to `timeout` for the next break of any open or lease on this
+    /// connection; otherwise as [`wait_oplock_break`](Self::wait_oplock_break).
+    pub fn next_break(&self, timeout: Duration) -> Result<Break, Error> {
+        wait_break(self.raw().next_break(), timeout, "break")
+    }
+}
+
+/// Blocks on `waiting` for at most `timeout`. The break future is polled first, so a
+/// kept break wins over an expired timer; dropping it on timeout gives back nothing
+/// it was not handed.
+fn wait_break(waiting: BreakFuture, timeout: Duration, what: &'static str) -> Result<Break, Error> {
+    block_on(futures_lite::future::or(waiting, async move {
+        async_io::Timer::after(timeout).await;
+        Err(Error::Timeout(what))
+    }))
 }
 
 /// An authenticated session (see [`crate::Session`]).
@@ -157,6 +204,11 @@ impl Session {
     /// TREE_CONNECT to `share`.
     pub fn tree_connect(&self, share: &str) -> Result<Tree, Error> {
         block_on(self.0.tree_connect(share)).map(Tree)
+    }
+
+    /// The connection this session is on.
+    pub fn connection(&self) -> Connection {
+        Connection(self.0.connection().clone())
     }
 
     /// LOGOFF now.
@@ -359,6 +411,12 @@ impl File {
     /// The CREATE response.
     pub fn create_response(&self) -> &CreateResponse {
         self.0.create_response()
+    }
+
+    /// Waits up to `timeout` for the next oplock break of this open (see
+    /// [`Connection::wait_oplock_break`]).
+    pub fn wait_oplock_break(&self, timeout: Duration) -> Result<Break, Error> {
+        wait_break(self.0.oplock_break(), timeout, "oplock break")
     }
 
     /// Reads up to `len` bytes at `offset` (pipelined).

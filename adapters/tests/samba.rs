@@ -285,3 +285,150 @@ fn user_api_suite_blocking() {
     let raw = tree.0.clone();
     suite!(id, bl, tree, raw);
 }
+
+/// A CREATE of `name` (read/write, sharing everything) asking for `oplock`, with a
+/// v2 lease request (MS-SMB2 2.2.13.2.10) for `lease` if given.
+fn open_for_break(name: &str, oplock: u8, lease: Option<[u8; 16]>) -> CreateRequest {
+    use pike::pike_core::wire::{LeaseV2, RequestContext, lease_state};
+    let contexts = lease
+        .map(|lease_key| {
+            RequestContext::LeaseV2(LeaseV2 {
+                lease_key,
+                lease_state: lease_state::READ_CACHING
+                    | lease_state::HANDLE_CACHING
+                    | lease_state::WRITE_CACHING,
+                ..LeaseV2::default()
+            })
+            .to_context()
+        })
+        .into_iter()
+        .collect();
+    CreateRequest {
+        impersonation_level: 2,
+        desired_access: access::GENERIC_READ | access::GENERIC_WRITE,
+        share_access: share_access::ALL,
+        create_disposition: disposition::OPEN_IF,
+        requested_oplock_level: oplock,
+        contexts,
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+/// The blocking break waiters: a second connection's open breaks the first's batch
+/// oplock (MS-SMB2 3.3.4.6) while a thread waits for it, then its lease (3.3.4.7)
+/// before anyone waits (the break is kept); with nothing pending, the wait times out.
+#[test]
+fn blocking_break_waiters() {
+    use std::time::{Duration, Instant};
+
+    use pike::pike_core::wire::{Dialect, lease_state, oplock_level};
+    use pike::{BreakKind, Error};
+
+    let Some(tc) = common::target("blocking_break_waiters") else {
+        return;
+    };
+    if common::runtime() != "blocking" {
+        eprintln!("blocking break waiters run under PIKE_TEST_RUNTIME=blocking");
+        return;
+    }
+    // Far below the 30-35 s a server waits for an unanswered break.
+    const PROMPT: Duration = Duration::from_secs(10);
+    let holder = tc.connect_blocking().expect("connect");
+    let other = tc.connect_blocking().expect("second connect");
+    let conn = holder.session().connection();
+    let base = unique("pike-breaks");
+
+    // --- oplock: the waiter blocks before the break comes.
+    let a = holder
+        .create(open_for_break(
+            &format!("{base}-o"),
+            oplock_level::BATCH,
+            None,
+        ))
+        .expect("batch open");
+    assert_eq!(a.create_response().oplock_level, oplock_level::BATCH);
+    let waiter = {
+        let conn = conn.clone();
+        let id = a.id();
+        std::thread::spawn(move || conn.wait_oplock_break(id, PROMPT))
+    };
+    let b = other
+        .create(open_for_break(
+            &format!("{base}-o"),
+            oplock_level::NONE,
+            None,
+        ))
+        .expect("second open");
+    let broken = waiter.join().expect("waiter thread").expect("oplock break");
+    let BreakKind::Oplock { file_id, new_level } = broken.kind else {
+        panic!("{broken:?}");
+    };
+    assert_eq!(file_id, a.id());
+    assert!(new_level <= oplock_level::II, "{broken:?}");
+    // The default policy answered it, or the second open would have waited 30 s.
+    assert_eq!(broken.acked, Some(u32::from(new_level)));
+    b.close().expect("close");
+    a.close().expect("close");
+
+    // --- nothing pending: each waiter gives up after its timeout.
+    let started = Instant::now();
+    let e = conn.next_break(Duration::from_millis(200)).unwrap_err();
+    assert!(matches!(e, Error::Timeout(_)), "{e}");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+
+    // --- lease: the break arrives first and is kept for the waiter.
+    let leases = holder
+        .0
+        .session()
+        .connection()
+        .negotiated()
+        .expect("negotiated");
+    if leases.dialect >= Dialect::Smb300 {
+        let key = [0x7e; 16];
+        let l = holder
+            .create(open_for_break(
+                &format!("{base}-l"),
+                oplock_level::LEASE,
+                Some(key),
+            ))
+            .expect("leased open");
+        if l.create_response().oplock_level == oplock_level::LEASE {
+            let o = other
+                .create(open_for_break(
+                    &format!("{base}-l"),
+                    oplock_level::NONE,
+                    None,
+                ))
+                .expect("second open");
+            // Another key's wait does not take it.
+            let e = conn
+                .wait_lease_break([0x7f; 16], Duration::ZERO)
+                .unwrap_err();
+            assert!(matches!(e, Error::Timeout(_)), "{e}");
+            let broken = conn.wait_lease_break(key, PROMPT).expect("lease break");
+            let BreakKind::Lease {
+                lease_key,
+                new_state,
+                ..
+            } = broken.kind
+            else {
+                panic!("{broken:?}");
+            };
+            assert_eq!(lease_key.0, key);
+            assert_eq!(new_state & lease_state::WRITE_CACHING, 0, "{broken:?}");
+            o.close().expect("close");
+            l.close().expect("close");
+        } else {
+            eprintln!("no lease granted: lease part skipped");
+        }
+        holder
+            .path(&format!("{base}-l"))
+            .unlink(false)
+            .expect("unlink");
+    }
+    holder
+        .path(&format!("{base}-o"))
+        .unlink(false)
+        .expect("unlink");
+}
