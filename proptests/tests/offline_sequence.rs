@@ -258,3 +258,32 @@ fn highest_common_dialect_is_chosen() {
     );
     assert_eq!(p.negotiate().unwrap(), Dialect::Smb300);
 }
+
+/// Each session derives its own keys (MS-SMB2 3.2.5.3.1), and `key_fingerprint` tells
+/// them apart: a second session on one connection differs from the first, while the
+/// same exchange replayed (fixed seeds on both sides) gives the same key and print.
+#[test]
+fn key_fingerprints_follow_the_keys() {
+    for dialect in [Dialect::Smb210, Dialect::Smb300, Dialect::Smb311] {
+        let logon = |p: &mut Pair| {
+            let sid = p.logon("alice", "s3cret!").expect("logon");
+            p.client
+                .session_info(sid)
+                .and_then(|i| i.key_fingerprint)
+                .expect("fingerprint after setup")
+        };
+        let mut p = Pair::new(client(&[dialect]), server(&[dialect]), SEEDS[0]);
+        assert_eq!(p.negotiate().expect("negotiate"), dialect);
+        let first = logon(&mut p);
+        let second = logon(&mut p);
+        assert_ne!(first, second, "{dialect}: two sessions, one key");
+
+        let mut replay = Pair::new(client(&[dialect]), server(&[dialect]), SEEDS[0]);
+        replay.negotiate().expect("negotiate");
+        assert_eq!(
+            logon(&mut replay),
+            first,
+            "{dialect}: same exchange, other key"
+        );
+    }
+}

@@ -21,6 +21,19 @@ scenario!(session_three_on_one_connection, Requirements::new(), |fx| {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 4, "session ids not distinct: {ids:?}");
+    // Each session derived its own keys (MS-SMB2 3.2.5.3.1): compared by fingerprint,
+    // never by the keys themselves.
+    let mut prints = Vec::new();
+    for s in sessions.iter().chain([fx.tree().session()]) {
+        let info = s.info().ok_or_else(|| TestError::fail("no session info"))?;
+        prints.push(
+            info.key_fingerprint
+                .ok_or_else(|| TestError::fail(format!("no key fingerprint: {info:?}")))?,
+        );
+    }
+    prints.sort_unstable();
+    prints.dedup();
+    assert_eq!(prints.len(), 4, "sessions share a key: {prints:02x?}");
     // Each session's own keys sign/encrypt its requests: a tree on each works.
     for s in &sessions {
         let tree = s.tree_connect(fx.tree().share()).await?;

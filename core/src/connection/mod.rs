@@ -98,6 +98,12 @@ pub struct SessionInfo {
     pub signing_required: bool,
     pub encrypt_data: bool,
     pub is_ready: bool,
+    /// The first 8 bytes of SHA-256 of Session.SigningKey (3.x) or Session.SessionKey
+    /// (2.0.2/2.1) (MS-SMB2 3.2.5.3.1): tells two sessions' keys apart without
+    /// exposing them. The encryption and decryption keys derive from the same session
+    /// key, so it identifies them too. `None` until setup completes, and for guest
+    /// and anonymous sessions, which have no key.
+    pub key_fingerprint: Option<[u8; 8]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -309,6 +315,7 @@ impl Connection {
             nonce_counter: 0,
             nonce_salt: self.rng.bytes(),
             encrypted_trees: Vec::new(),
+            key_fingerprint: None,
         });
         let token = self
             .negotiated
@@ -536,6 +543,7 @@ impl Connection {
             signing_required: s.signing_required,
             encrypt_data: s.encrypt_data,
             is_ready: s.is_ready(),
+            key_fingerprint: s.key_fingerprint,
         })
     }
 

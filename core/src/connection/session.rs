@@ -38,6 +38,19 @@ pub(crate) struct Session {
     pub(crate) nonce_salt: [u8; 4],
     /// Trees of this session that require encryption.
     pub(crate) encrypted_trees: Vec<TreeId>,
+    /// [`key_fingerprint`] of the signing key, once the session has one.
+    pub(crate) key_fingerprint: Option<[u8; 8]>,
+}
+
+/// Identifies a key without revealing it: the first 8 bytes of its SHA-256. Tests
+/// compare these to tell sessions' keys apart (or alike); the key itself never leaves
+/// its signer or cipher.
+pub(crate) fn key_fingerprint(key: &[u8]) -> [u8; 8] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key);
+    let mut out = [0; 8];
+    out.copy_from_slice(&digest[..8]);
+    out
 }
 
 impl Session {
@@ -64,5 +77,23 @@ impl core::fmt::Debug for Session {
             .field("signing_required", &self.signing_required)
             .field("encrypt_data", &self.encrypt_data)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_fingerprint;
+
+    #[test]
+    fn fingerprint_is_sha256_prefix() {
+        // SHA-256("") = e3b0c442 98fc1c14 ...; SHA-256("abc") = ba7816bf 8f01cfea ...
+        assert_eq!(
+            key_fingerprint(b""),
+            [0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14]
+        );
+        assert_eq!(
+            key_fingerprint(b"abc"),
+            [0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea]
+        );
     }
 }

@@ -16,6 +16,7 @@ use crate::wire::{
 };
 
 use super::recv::decode_result;
+use super::session::key_fingerprint;
 use super::{
     Batch, CompressionInfo, Connection, Event, Kind, NegotiateInfo, Pending, Queued, Request,
     SessionState,
@@ -419,6 +420,7 @@ impl Connection {
             ));
         }
         s.signer = Some(signer);
+        s.key_fingerprint = Some(key_fingerprint(signing_key));
         s.state = SessionState::Ready;
         Ok(())
     }
