@@ -356,7 +356,12 @@ impl Connection {
             s.state = SessionState::Ready;
             return Ok(());
         }
-        let Some(session_key) = s.auth.session_key().map(<[u8]>::to_vec) else {
+        // A copy (the authenticator stays borrowed otherwise), wiped when dropped.
+        let Some(session_key) = s
+            .auth
+            .session_key()
+            .map(|k| zeroize::Zeroizing::new(k.to_vec()))
+        else {
             return Err(Establish::Request(RequestError::Auth(
                 AuthError::UnexpectedToken,
             )));
