@@ -2,17 +2,18 @@
 //! FileId or LeaseKey, a backlog for breaks nobody waits for yet (oldest first,
 //! bounded), and failure once the connection is gone.
 
+mod common;
+
 use std::future::Future;
 use std::time::Duration;
 
 use pike::pike_core::RequestError;
-use pike::pike_core::auth::Credentials;
 use pike::pike_core::wire::{
     CreateRequest, EchoRequest, EchoResponse, Lease, RequestContext, disposition, lease_state,
     oplock_level, share_access,
 };
 use pike::runtime::tokio::Tokio;
-use pike::{BREAK_BACKLOG, BreakKey, BreakKind, Error, LeaseKey, TreeConnect};
+use pike::{BREAK_BACKLOG, BreakKey, BreakKind, Error, LeaseKey};
 use pike_proptests::loopback::{self, ModelHandle};
 use pike_proptests::{ServerConfig, ServerPolicy};
 
@@ -37,11 +38,7 @@ async fn within<T>(f: impl Future<Output = T>) -> T {
 
 async fn connect(seed: u64) -> (pike::Tree, ModelHandle) {
     let (stream, server) = loopback::connect(ServerConfig::default(), seed);
-    let c = ServerConfig::default();
-    let tree = TreeConnect::new()
-        .server("model")
-        .share(c.share.clone())
-        .creds(Credentials::new(&c.user, &c.domain, &c.password))
+    let tree = common::model_target()
         .connect_stream(Tokio, stream)
         .await
         .expect("connect");

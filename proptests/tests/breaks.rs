@@ -7,12 +7,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::SEEDS;
-use pike_core::wire::{
-    Lease, RequestBody, RequestContext, SessionId, TreeId, disposition, lease_state, oplock_level,
-};
-use pike_core::{
-    BreakAck, BreakKey, BreakKind, BreakPolicy, Hook, LeaseKey, Request, wire::CreateRequest,
-};
+use pike_core::wire::{RequestBody, SessionId, TreeId, disposition, lease_state, oplock_level};
+use pike_core::{BreakAck, BreakKey, BreakKind, BreakPolicy, Hook, LeaseKey, Request};
 use pike_proptests::{Pair, ServerConfig, ServerPolicy};
 
 const RWH: u32 =
@@ -38,20 +34,6 @@ fn record_acks(p: &mut Pair) -> Arc<Mutex<Vec<Request>>> {
             }
         }));
     acks
-}
-
-fn lease_create(name: &str, key: u8, state: u32) -> CreateRequest {
-    let mut c = Pair::create_request(name, disposition::OPEN_IF);
-    c.requested_oplock_level = oplock_level::LEASE;
-    c.contexts = vec![
-        RequestContext::Lease(Lease {
-            lease_key: [key; 16],
-            lease_state: state,
-            ..Lease::default()
-        })
-        .to_context(),
-    ];
-    c
 }
 
 #[test]
@@ -97,8 +79,10 @@ fn auto_ack_answers_lease_breaks_only_when_asked() {
     for seed in SEEDS {
         let (mut p, sid, tid) = setup(seed, BreakPolicy::AutoAck);
         let acks = record_acks(&mut p);
-        p.create_with(sid, tid, lease_create("l", 1, RWH)).unwrap();
-        p.create_with(sid, tid, lease_create("l", 2, RWH)).unwrap();
+        p.create_with(sid, tid, common::lease_create("l", 1, RWH))
+            .unwrap();
+        p.create_with(sid, tid, common::lease_create("l", 2, RWH))
+            .unwrap();
         p.drive();
         let b = p.breaks[0].clone();
         assert_eq!(b.key(), BreakKey::Lease(LeaseKey([1; 16])));
@@ -146,8 +130,10 @@ fn a_custom_policy_chooses_the_level_and_manual_sends_nothing() {
         BreakAck::To(lease_state::NONE)
     }));
     let (mut p, sid, tid) = setup(SEEDS[0], drop_all);
-    p.create_with(sid, tid, lease_create("c", 1, RWH)).unwrap();
-    p.create_with(sid, tid, lease_create("c", 2, RWH)).unwrap();
+    p.create_with(sid, tid, common::lease_create("c", 1, RWH))
+        .unwrap();
+    p.create_with(sid, tid, common::lease_create("c", 2, RWH))
+        .unwrap();
     p.drive();
     assert_eq!(*seen.lock().unwrap(), 1);
     assert_eq!(p.breaks[0].acked, Some(lease_state::NONE));
@@ -158,8 +144,10 @@ fn a_custom_policy_chooses_the_level_and_manual_sends_nothing() {
 
     let (mut p, sid, tid) = setup(SEEDS[1], BreakPolicy::Manual);
     let acks = record_acks(&mut p);
-    p.create_with(sid, tid, lease_create("m", 1, RWH)).unwrap();
-    p.create_with(sid, tid, lease_create("m", 2, RWH)).unwrap();
+    p.create_with(sid, tid, common::lease_create("m", 1, RWH))
+        .unwrap();
+    p.create_with(sid, tid, common::lease_create("m", 2, RWH))
+        .unwrap();
     p.drive();
     assert_eq!(p.breaks[0].acked, None);
     assert!(acks.lock().unwrap().is_empty());

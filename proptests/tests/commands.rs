@@ -10,9 +10,9 @@ use pike_core::wire::{
     ChangeNotifyRequest, ChangeNotifyResponse, Dialect, FileAllInformation, FileBasicInformation,
     FileDispositionInformation, FileEndOfFileInformation, FileFsVolumeInformation, FileId,
     FileInfoClass, FileInternalInformation, FileRenameInformation, FileStandardInformation,
-    FlushRequest, InfoBuffer, IoctlRequest, Lease, LockElement, LockRequest, NtStatus, OplockBreak,
-    QueryDirectoryRequest, QueryInfoRequest, RequestContext, ResponseBody, ResponseContext,
-    SessionId, SetInfoRequest, TreeDisconnectRequest, TreeId, ValidateNegotiateInfoRequest,
+    FlushRequest, InfoBuffer, IoctlRequest, LockElement, LockRequest, NtStatus, OplockBreak,
+    QueryDirectoryRequest, QueryInfoRequest, ResponseBody, ResponseContext, SessionId,
+    SetInfoRequest, TreeDisconnectRequest, TreeId, ValidateNegotiateInfoRequest,
     ValidateNegotiateInfoResponse, completion_filter, create_options, disposition, fsctl,
     lease_state, oplock_level,
 };
@@ -59,16 +59,6 @@ fn list(
             other => panic!("QUERY_DIRECTORY answered with {other:?}"),
         },
         Err(e) => Err(e.status().expect("a status")),
-    }
-}
-
-fn query<T: InfoBuffer>(p: &mut Pair, sid: SessionId, tid: TreeId, fid: FileId) -> T {
-    let r = p
-        .call(Request::new(QueryInfoRequest::for_class::<T>(fid, 4096)).tree(sid, tid))
-        .expect("QUERY_INFO");
-    match r.body {
-        ResponseBody::QueryInfo(q) => q.parse::<T>().expect("info decodes"),
-        other => panic!("QUERY_INFO answered with {other:?}"),
     }
 }
 
@@ -197,22 +187,22 @@ fn query_info_reports_the_file_system() {
         .create(sid, tid, "dir\\info.bin", disposition::CREATE)
         .unwrap();
     p.write(sid, tid, f, 0, &[7; 5000]).unwrap();
-    let std: FileStandardInformation = query(&mut p, sid, tid, f);
+    let std: FileStandardInformation = common::query(&mut p, sid, tid, f);
     assert_eq!(
         (std.end_of_file, std.directory, std.delete_pending),
         (5000, false, false)
     );
-    let all: FileAllInformation = query(&mut p, sid, tid, f);
+    let all: FileAllInformation = common::query(&mut p, sid, tid, f);
     assert_eq!(all.name.file_name, "\\dir\\info.bin");
     assert_eq!(all.standard, std);
     let g = p.create(sid, tid, "other", disposition::CREATE).unwrap();
-    let a: FileInternalInformation = query(&mut p, sid, tid, f);
-    let b: FileInternalInformation = query(&mut p, sid, tid, g);
+    let a: FileInternalInformation = common::query(&mut p, sid, tid, f);
+    let b: FileInternalInformation = common::query(&mut p, sid, tid, g);
     assert_ne!(a.index_number, b.index_number, "file ids are unique");
-    let vol: FileFsVolumeInformation = query(&mut p, sid, tid, f);
+    let vol: FileFsVolumeInformation = common::query(&mut p, sid, tid, f);
     assert_eq!(vol.volume_label, "model");
     let dir = open_dir(&mut p, sid, tid, "dir");
-    let std: FileStandardInformation = query(&mut p, sid, tid, dir);
+    let std: FileStandardInformation = common::query(&mut p, sid, tid, dir);
     assert!(std.directory);
 
     // Too small: fixed classes fail, variable ones are cut with BUFFER_OVERFLOW.
@@ -280,7 +270,7 @@ fn set_info_resizes_renames_and_deletes() {
         assert_eq!(&p.read(sid, tid, f, 0, 100).unwrap()[..], b"hello");
         assert_eq!(set(&mut p, sid, tid, f, &eof(8)), NtStatus::SUCCESS);
         assert_eq!(&p.read(sid, tid, f, 0, 100).unwrap()[..], b"hello\0\0\0");
-        let std: FileStandardInformation = query(&mut p, sid, tid, f);
+        let std: FileStandardInformation = common::query(&mut p, sid, tid, f);
         assert_eq!(std.end_of_file, 8);
 
         // Rename: the open follows the file.
@@ -295,7 +285,7 @@ fn set_info_resizes_renames_and_deletes() {
         );
         assert!(!p.server.files().contains_key("a.txt"));
         assert_eq!(p.server.files()["x\\b.txt"], b"hello\0\0\0");
-        let all: FileAllInformation = query(&mut p, sid, tid, f);
+        let all: FileAllInformation = common::query(&mut p, sid, tid, f);
         assert_eq!(all.name.file_name, "\\x\\b.txt");
         let g = p.create(sid, tid, "c.txt", disposition::CREATE).unwrap();
         p.close(sid, tid, g).unwrap();
@@ -312,7 +302,7 @@ fn set_info_resizes_renames_and_deletes() {
         // Delete on close: the file stays until its last open closes.
         let disp = |d| FileDispositionInformation { delete_pending: d };
         assert_eq!(set(&mut p, sid, tid, f, &disp(true)), NtStatus::SUCCESS);
-        let std: FileStandardInformation = query(&mut p, sid, tid, f);
+        let std: FileStandardInformation = common::query(&mut p, sid, tid, f);
         assert!(std.delete_pending);
         assert_eq!(
             p.create(sid, tid, "c.txt", disposition::OPEN)
@@ -342,7 +332,7 @@ fn set_info_resizes_renames_and_deletes() {
         };
         let y = p.create(sid, tid, "y", disposition::CREATE).unwrap();
         assert_eq!(set(&mut p, sid, tid, y, &basic), NtStatus::SUCCESS);
-        let b: FileBasicInformation = query(&mut p, sid, tid, y);
+        let b: FileBasicInformation = common::query(&mut p, sid, tid, y);
         assert_eq!(b.last_write_time, basic.last_write_time);
         assert_clean(&p);
     }
@@ -664,20 +654,6 @@ fn flush_logoff_and_tree_disconnect() {
     assert_clean(&p);
 }
 
-fn lease_create(name: &str, key: u8, state: u32) -> pike_core::wire::CreateRequest {
-    let mut c = Pair::create_request(name, disposition::OPEN_IF);
-    c.requested_oplock_level = oplock_level::LEASE;
-    c.contexts = vec![
-        RequestContext::Lease(Lease {
-            lease_key: [key; 16],
-            lease_state: state,
-            ..Lease::default()
-        })
-        .to_context(),
-    ];
-    c
-}
-
 #[test]
 fn leases_break_and_acknowledge() {
     for seed in SEEDS {
@@ -685,7 +661,7 @@ fn leases_break_and_acknowledge() {
         let rwh =
             lease_state::READ_CACHING | lease_state::HANDLE_CACHING | lease_state::WRITE_CACHING;
         let c = p
-            .create_with(sid, tid, lease_create("leased", 1, rwh))
+            .create_with(sid, tid, common::lease_create("leased", 1, rwh))
             .unwrap();
         assert_eq!(c.oplock_level, oplock_level::LEASE);
         let ctx = ResponseContext::from_contexts(&c.contexts).unwrap();
@@ -695,7 +671,7 @@ fn leases_break_and_acknowledge() {
         );
         // A second client's open (another lease key) breaks the first lease to R.
         let c2 = p
-            .create_with(sid, tid, lease_create("leased", 2, rwh))
+            .create_with(sid, tid, common::lease_create("leased", 2, rwh))
             .unwrap();
         let ctx = ResponseContext::from_contexts(&c2.contexts).unwrap();
         assert!(

@@ -2,12 +2,13 @@
 //! submitted inside the scope gets them unless it sets the field itself; scopes nest
 //! and end when their guard drops.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
-use pike::pike_core::auth::Credentials;
 use pike::pike_core::wire::{EchoRequest, EchoResponse, Header, HeaderFlags};
 use pike::runtime::tokio::Tokio;
-use pike::{HeaderDefaults, Hook, TreeConnect};
+use pike::{HeaderDefaults, Hook};
 use pike_proptests::ServerConfig;
 use pike_proptests::loopback;
 
@@ -22,11 +23,7 @@ fn defaults_apply_inside_the_scope_unless_the_request_sets_the_field() {
         .expect("tokio runtime")
         .block_on(async {
             let (stream, server) = loopback::connect(ServerConfig::default(), 7);
-            let c = ServerConfig::default();
-            let tree = TreeConnect::new()
-                .server("model")
-                .share(c.share.clone())
-                .creds(Credentials::new(&c.user, &c.domain, &c.password))
+            let tree = common::model_target()
                 .connect_stream(Tokio, stream)
                 .await
                 .expect("connect");

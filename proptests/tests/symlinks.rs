@@ -11,8 +11,8 @@ use pike_core::wire::{
     CreateResponse, Dialect, FileAttributeTagInformation, FileBasicInformation,
     FileDispositionInformation, FileId, FileInfoClass, FileRenameInformation,
     IO_REPARSE_TAG_SYMLINK, InfoBuffer, IoctlRequest, NtStatus, QueryDirectoryRequest,
-    QueryInfoRequest, ResponseBody, SessionId, SetInfoRequest, SymlinkError, SymlinkReparse,
-    TreeId, access, create_options, disposition, file_attributes, fsctl,
+    ResponseBody, SessionId, SetInfoRequest, SymlinkError, SymlinkReparse, TreeId, access,
+    create_options, disposition, file_attributes, fsctl,
 };
 use pike_core::{Request, RequestError, Response};
 use pike_proptests::{Pair, ServerConfig};
@@ -89,16 +89,6 @@ fn stopped(r: Result<CreateResponse, RequestError>) -> (SymlinkError, u8) {
             s.error.error_context_count,
         ),
         other => panic!("expected STATUS_STOPPED_ON_SYMLINK, got {other:?}"),
-    }
-}
-
-fn query<T: InfoBuffer>(p: &mut Pair, sid: SessionId, tid: TreeId, fid: FileId) -> T {
-    let r = p
-        .call(Request::new(QueryInfoRequest::for_class::<T>(fid, 4096)).tree(sid, tid))
-        .expect("QUERY_INFO");
-    match r.body {
-        ResponseBody::QueryInfo(q) => q.parse::<T>().expect("info decodes"),
-        other => panic!("QUERY_INFO answered with {other:?}"),
     }
 }
 
@@ -323,10 +313,10 @@ fn link_attributes_show_in_info_and_listings() {
     let l = open(&mut p, sid, tid, "d\\l", disposition::OPEN, orp)
         .unwrap()
         .file_id;
-    let tag: FileAttributeTagInformation = query(&mut p, sid, tid, l);
+    let tag: FileAttributeTagInformation = common::query(&mut p, sid, tid, l);
     assert_eq!(tag.reparse_tag, IO_REPARSE_TAG_SYMLINK);
     assert_ne!(tag.file_attributes & file_attributes::REPARSE_POINT, 0);
-    let basic: FileBasicInformation = query(&mut p, sid, tid, l);
+    let basic: FileBasicInformation = common::query(&mut p, sid, tid, l);
     assert_ne!(basic.file_attributes & file_attributes::REPARSE_POINT, 0);
     // SET_INFO cannot take the reparse attribute away.
     let cleared = FileBasicInformation {
@@ -334,14 +324,14 @@ fn link_attributes_show_in_info_and_listings() {
         ..FileBasicInformation::default()
     };
     set_info(&mut p, sid, tid, l, &cleared);
-    let basic: FileBasicInformation = query(&mut p, sid, tid, l);
+    let basic: FileBasicInformation = common::query(&mut p, sid, tid, l);
     assert_ne!(basic.file_attributes & file_attributes::REPARSE_POINT, 0);
     p.close(sid, tid, l).unwrap();
 
     let t = open(&mut p, sid, tid, "d\\t.txt", disposition::OPEN, 0)
         .unwrap()
         .file_id;
-    let tag: FileAttributeTagInformation = query(&mut p, sid, tid, t);
+    let tag: FileAttributeTagInformation = common::query(&mut p, sid, tid, t);
     assert_eq!(
         (
             tag.reparse_tag,

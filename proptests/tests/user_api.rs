@@ -7,31 +7,27 @@
 
 mod common;
 
+use pike::Error;
 use pike::pike_core::auth::Credentials;
 use pike::pike_core::wire::{NtStatus, SymlinkReparse};
 use pike::runtime::Runtime;
-use pike::{Error, TreeConnect};
 use pike_proptests::ServerConfig;
 use pike_proptests::loopback::{self, ModelHandle};
 
-/// The model server's share and account, reached under the name `model`.
-fn target() -> TreeConnect {
-    let c = ServerConfig::default();
-    TreeConnect::new()
-        .server("model")
-        .share(c.share.clone())
-        .creds(Credentials::new(&c.user, &c.domain, &c.password))
-}
-
 async fn connect<R: Runtime>(rt: R, seed: u64) -> (pike::Tree, ModelHandle) {
     let (stream, server) = loopback::connect(ServerConfig::default(), seed);
-    let tree = target().connect_stream(rt, stream).await.expect("connect");
+    let tree = common::model_target()
+        .connect_stream(rt, stream)
+        .await
+        .expect("connect");
     (tree, server)
 }
 
 fn connect_blocking(seed: u64) -> (pike::blocking::Tree, ModelHandle) {
     let (stream, server) = loopback::connect(ServerConfig::default(), seed);
-    let tree = target().connect_stream_blocking(stream).expect("connect");
+    let tree = common::model_target()
+        .connect_stream_blocking(stream)
+        .expect("connect");
     (tree, server)
 }
 

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use pike::harness::{Requirements, expect_status};
+use pike::harness::{Fixture, Requirements, TestError, expect_status};
 use pike::pike_core::wire::{LockElement, LockRequest, LockResponse, NtStatus, disposition};
+
+use pike::runtime::Runtime;
 
 use crate::{create, scenario};
 
@@ -19,16 +21,15 @@ fn lock(file: &pike::File, flags: u32) -> LockRequest {
     }
 }
 
-scenario!(lock_fail_immediately_conflict, Requirements::new(), |fx| {
+/// A 100-byte file `l`, opened twice.
+async fn two_opens<R: Runtime>(fx: &Fixture<R>) -> Result<(pike::File, pike::File), TestError> {
     fx.path("l").write_bytes(&[0; 100]).await?;
-    let a = fx
-        .tree()
-        .create(create(fx.rel("l"), disposition::OPEN))
-        .await?;
-    let b = fx
-        .tree()
-        .create(create(fx.rel("l"), disposition::OPEN))
-        .await?;
+    let open = || fx.tree().create(create(fx.rel("l"), disposition::OPEN));
+    Ok((open().await?, open().await?))
+}
+
+scenario!(lock_fail_immediately_conflict, Requirements::new(), |fx| {
+    let (a, b) = two_opens(&fx).await?;
     let exclusive = LockElement::EXCLUSIVE | LockElement::FAIL_IMMEDIATELY;
     let _: LockResponse = fx.tree().call(lock(&a, exclusive)).await?;
     let denied = fx.tree().call::<LockResponse>(lock(&b, exclusive));
@@ -40,15 +41,7 @@ scenario!(lock_fail_immediately_conflict, Requirements::new(), |fx| {
 });
 
 scenario!(lock_cancel_pending, Requirements::new(), |fx| {
-    fx.path("l").write_bytes(&[0; 100]).await?;
-    let a = fx
-        .tree()
-        .create(create(fx.rel("l"), disposition::OPEN))
-        .await?;
-    let b = fx
-        .tree()
-        .create(create(fx.rel("l"), disposition::OPEN))
-        .await?;
+    let (a, b) = two_opens(&fx).await?;
     let _: LockResponse = fx.tree().call(lock(&a, LockElement::EXCLUSIVE)).await?;
     // Without FAIL_IMMEDIATELY the conflicting lock waits: STATUS_PENDING, then CANCEL.
     let blocked = fx

@@ -38,3 +38,50 @@ pub fn proptest_config(file: &'static str) -> proptest::test_runner::Config {
 pub fn pair(client: ClientConfig, server: ServerConfig, seed: u64) -> Pair {
     Pair::new(client, server, seed)
 }
+
+/// A CREATE of `name` (open-if) asking for a lease with `key` (all bytes) and `state`.
+pub fn lease_create(name: &str, key: u8, state: u32) -> pike_core::wire::CreateRequest {
+    use pike_core::wire::{Lease, RequestContext, disposition, oplock_level};
+    let mut c = Pair::create_request(name, disposition::OPEN_IF);
+    c.requested_oplock_level = oplock_level::LEASE;
+    c.contexts = vec![
+        RequestContext::Lease(Lease {
+            lease_key: [key; 16],
+            lease_state: state,
+            ..Lease::default()
+        })
+        .to_context(),
+    ];
+    c
+}
+
+/// QUERY_INFO of class `T` on `fid`, decoded; panics on any failure.
+pub fn query<T: pike_core::wire::InfoBuffer>(
+    p: &mut Pair,
+    sid: pike_core::wire::SessionId,
+    tid: pike_core::wire::TreeId,
+    fid: pike_core::wire::FileId,
+) -> T {
+    use pike_core::wire::{QueryInfoRequest, ResponseBody};
+    let r = p
+        .call(pike_core::Request::new(QueryInfoRequest::for_class::<T>(fid, 4096)).tree(sid, tid))
+        .expect("QUERY_INFO");
+    match r.body {
+        ResponseBody::QueryInfo(q) => q.parse::<T>().expect("info decodes"),
+        other => panic!("QUERY_INFO answered with {other:?}"),
+    }
+}
+
+/// pike's `TreeConnect` for the model server's default share and user (its stream comes
+/// from `pike_proptests::loopback::connect`).
+pub fn model_target() -> pike::TreeConnect {
+    let c = ServerConfig::default();
+    pike::TreeConnect::new()
+        .server("model")
+        .share(c.share.clone())
+        .creds(pike_core::auth::Credentials::new(
+            &c.user,
+            &c.domain,
+            &c.password,
+        ))
+}
