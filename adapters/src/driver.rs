@@ -12,7 +12,8 @@ use pike_core::auth::Authenticator;
 use pike_core::wire::{AsyncId, FileId, SessionId};
 use pike_core::{
     Break, BreakAck, BreakKey, BreakPolicy, ClientConfig, Compound, Connection, ConnectionError,
-    Event, HeaderDefaults, Instant, LeaseKey, Request, RequestError, RequestId, Response,
+    Event, HeaderDefaults, Instant, LeaseInfo, LeaseKey, Request, RequestError, RequestId,
+    Response,
 };
 
 use crate::Error;
@@ -187,6 +188,18 @@ impl ConnectionRef {
     /// ([`BREAK_BACKLOG`](crate::BREAK_BACKLOG)) was full.
     pub fn breaks_dropped(&self) -> u64 {
         self.lock().breaks.dropped()
+    }
+
+    /// The lease `key` as this connection tracks it: state, epoch, and the state a
+    /// pending break goes to ([`Connection::lease`]).
+    pub fn lease(&self, key: impl Into<LeaseKey>) -> Option<LeaseInfo> {
+        let key = key.into();
+        self.with(|c| c.lease(key))
+    }
+
+    /// The oplock level the open `file_id` holds now ([`Connection::oplock_level`]).
+    pub fn oplock_level(&self, file_id: FileId) -> Option<u8> {
+        self.with(|c| c.oplock_level(file_id))
     }
 
     /// Sets how this connection acknowledges breaks (default

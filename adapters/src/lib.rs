@@ -127,7 +127,7 @@ pub use path::{DirEntry, Metadata, Path, filetime_to_system};
 pub use pike_core;
 pub use pike_core::{
     Break, BreakAck, BreakKey, BreakKind, BreakPolicy, HeaderDefaults, Hook, HookEvent, HookPoint,
-    LeaseKey,
+    LeaseInfo, LeaseKey,
 };
 pub use tree_connect::{TreeConnect, parse_bool, parse_creds, parse_dialect};
 

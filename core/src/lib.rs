@@ -30,8 +30,9 @@ pub mod error;
 
 pub use config::{ClientConfig, CompressionConfig, EncryptionPolicy};
 pub use connection::{
-    Break, BreakAck, BreakKey, BreakKind, BreakPolicy, Compound, CompressionInfo, Connection,
-    CreditStats, Event, HeaderDefaults, HeaderOverrides, Hook, HookEvent, HookId, HookPoint,
-    LeaseKey, NegotiateInfo, Request, RequestId, Response, SessionInfo,
+    Break, BreakAck, BreakKey, BreakKind, BreakPolicy, Captured, Compound, CompressionInfo,
+    Connection, CreditStats, Event, HeaderDefaults, HeaderOverrides, Hook, HookEvent, HookId,
+    HookPoint, LeaseInfo, LeaseKey, NegotiateInfo, Request, RequestId, Response, Sender,
+    SessionInfo, decode_captured,
 };
 pub use error::{ConnectionError, CopyChunkLimits, RequestError, StatusError, UsageError};

@@ -36,6 +36,14 @@ fn record_acks(p: &mut Pair) -> Arc<Mutex<Vec<Request>>> {
     acks
 }
 
+/// The client's tracked (state, breaking_to) of lease `key`, as the server's
+/// `lease_state` reports it, so each side can be checked against the other.
+fn tracked(p: &Pair, key: u8) -> Option<(u32, Option<u32>)> {
+    p.client
+        .lease(LeaseKey([key; 16]))
+        .map(|l| (l.state, l.breaking_to))
+}
+
 #[test]
 fn auto_ack_answers_an_oplock_break_on_the_open_s_tree() {
     for seed in SEEDS {
@@ -105,12 +113,15 @@ fn auto_ack_answers_lease_breaks_only_when_asked() {
             p.server.lease_state([1; 16]),
             Some((lease_state::READ_CACHING, None))
         );
-        // A read-only lease breaks without ACK_REQUIRED: reported, not acknowledged.
+        assert_eq!(tracked(&p, 1), p.server.lease_state([1; 16]));
+        // A read-only lease breaks without ACK_REQUIRED: reported, not acknowledged,
+        // and the tracked state moves at once.
         assert!(p.server.break_lease([2; 16], lease_state::NONE));
         p.drive();
         let b = p.breaks.last().expect("a second break");
         assert!(!b.is_ack_required());
         assert_eq!(b.acked, None);
+        assert_eq!(tracked(&p, 2), Some((lease_state::NONE, None)));
         assert_eq!(acks.lock().unwrap().len(), 1);
         assert!(
             p.server.violations().is_empty(),
@@ -144,7 +155,8 @@ fn a_custom_policy_chooses_the_level_and_manual_sends_nothing() {
 
     let (mut p, sid, tid) = setup(SEEDS[1], BreakPolicy::Manual);
     let acks = record_acks(&mut p);
-    p.create_with(sid, tid, common::lease_create("m", 1, RWH))
+    let first = p
+        .create_with(sid, tid, common::lease_create("m", 1, RWH))
         .unwrap();
     p.create_with(sid, tid, common::lease_create("m", 2, RWH))
         .unwrap();
@@ -155,6 +167,7 @@ fn a_custom_policy_chooses_the_level_and_manual_sends_nothing() {
         p.server.lease_state([1; 16]),
         Some((RWH, Some(lease_state::READ_CACHING)))
     );
+    assert_eq!(tracked(&p, 1), p.server.lease_state([1; 16]));
     // The caller's own ack is the break's: right body, right route.
     let ack = p.breaks[0].ack_as_asked().expect("ack required");
     assert!(p.call(ack).is_ok());
@@ -162,6 +175,11 @@ fn a_custom_policy_chooses_the_level_and_manual_sends_nothing() {
         p.server.lease_state([1; 16]),
         Some((lease_state::READ_CACHING, None))
     );
+    assert_eq!(tracked(&p, 1), p.server.lease_state([1; 16]));
+    // Closing the last open that shares a lease forgets it.
+    p.close(sid, tid, first.file_id).unwrap();
+    assert_eq!(tracked(&p, 1), None);
+    assert!(tracked(&p, 2).is_some());
 }
 
 #[test]

@@ -4,12 +4,15 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use pike::harness::{Requirements, TestError};
 use pike::pike_core::wire::{
     Capabilities, CreateRequest, CreateResponse, Dialect, Lease, LeaseV2, RequestContext,
-    ResponseBody, ResponseContext, disposition, lease_state, oplock_level,
+    ResponseBody, ResponseContext, WriteRequest, WriteResponse, disposition, lease_state,
+    oplock_level,
 };
-use pike::{BreakKind, BreakPolicy};
+use pike::{BreakKind, BreakPolicy, LeaseInfo};
 
 use crate::{create, scenario};
 
@@ -20,9 +23,9 @@ const RH: u32 = lease_state::READ_CACHING | lease_state::HANDLE_CACHING;
 /// (Samba's `oplock break wait`); well below that, an answer was ours.
 const PROMPT: Duration = Duration::from_secs(10);
 
-fn batch(name: String) -> CreateRequest {
+fn with_oplock(name: String, level: u8) -> CreateRequest {
     CreateRequest {
-        requested_oplock_level: oplock_level::BATCH,
+        requested_oplock_level: level,
         ..create(name, disposition::OPEN_IF)
     }
 }
@@ -65,42 +68,56 @@ fn granted_lease(c: &CreateResponse) -> Result<(u32, u16), TestError> {
 scenario!(oplock_break_acknowledged, Requirements::new(), |fx| {
     let holder = fx.tree();
     holder.raw().set_break_policy(BreakPolicy::Manual);
-    let a = holder.create(batch(fx.rel("o"))).await?;
-    if a.create_response().oplock_level != oplock_level::BATCH {
-        return Err(TestError::fail(format!(
-            "asked for a batch oplock, got {:#x}",
-            a.create_response().oplock_level
-        )));
+    // pike's oplock.py: an exclusive oplock, then a batch one, each broken by a
+    // second connection's open and acknowledged by hand.
+    for (name, level) in [("x", oplock_level::EXCLUSIVE), ("b", oplock_level::BATCH)] {
+        let a = holder.create(with_oplock(fx.rel(name), level)).await?;
+        let granted = a.create_response().oplock_level;
+        if granted != level || holder.raw().oplock_level(a.id()) != Some(level) {
+            return Err(TestError::fail(format!(
+                "asked for oplock {level:#x}, got {granted:#x}"
+            )));
+        }
+        let broken = holder.raw().oplock_break(a.id());
+        let other = fx.connect().await?;
+        let second = other.submit(other.request(create(fx.rel(name), disposition::OPEN)))?;
+        let b = fx.within(PROMPT, "oplock break", broken).await??;
+        let BreakKind::Oplock { file_id, new_level } = b.kind else {
+            return Err(TestError::fail(format!("{b:?}")));
+        };
+        if file_id != a.id() || new_level > oplock_level::II || b.acked.is_some() {
+            return Err(TestError::fail(format!("{b:?}")));
+        }
+        // The OPLOCK_BREAK response (2.2.25.1) echoes the level acknowledged.
+        let ack = b
+            .ack_as_asked()
+            .ok_or_else(|| TestError::fail("no ack required"))?;
+        let r = fx.within(PROMPT, "ack", holder.raw().call(ack)).await??;
+        match r.body {
+            ResponseBody::OplockBreak(ref o)
+                if o.oplock().is_some_and(|i| i.oplock_level == new_level) => {}
+            other => return Err(TestError::fail(format!("{other:?}"))),
+        }
+        if holder.raw().oplock_level(a.id()) != Some(new_level) {
+            return Err(TestError::fail(format!(
+                "tracked oplock {:?} after acknowledging {new_level:#x}",
+                holder.raw().oplock_level(a.id())
+            )));
+        }
+        let opened = fx.within(PROMPT, "second open", second).await??;
+        match opened.body {
+            ResponseBody::Create(c) if c.oplock_level == oplock_level::NONE => {}
+            other => return Err(TestError::fail(format!("{other:?}"))),
+        }
     }
-    let broken = holder.raw().oplock_break(a.id());
-    let other = fx.connect().await?;
-    let second = other.submit(other.request(create(fx.rel("o"), disposition::OPEN)))?;
-    let b = fx.within(PROMPT, "oplock break", broken).await??;
-    let BreakKind::Oplock { file_id, new_level } = b.kind else {
-        return Err(TestError::fail(format!("{b:?}")));
-    };
-    if file_id != a.id() || new_level > oplock_level::II || b.acked.is_some() {
-        return Err(TestError::fail(format!("{b:?}")));
-    }
-    // The OPLOCK_BREAK response (2.2.25.1) echoes the level acknowledged.
-    let ack = b
-        .ack_as_asked()
-        .ok_or_else(|| TestError::fail("no ack required"))?;
-    let r = fx.within(PROMPT, "ack", holder.raw().call(ack)).await??;
-    match r.body {
-        ResponseBody::OplockBreak(ref o)
-            if o.oplock().is_some_and(|i| i.oplock_level == new_level) => {}
-        other => return Err(TestError::fail(format!("{other:?}"))),
-    }
-    let opened = fx.within(PROMPT, "second open", second).await??;
-    match opened.body {
-        ResponseBody::Create(c) if c.oplock_level == oplock_level::NONE => Ok(()),
-        other => Err(TestError::fail(format!("{other:?}"))),
-    }
+    Ok(())
 });
 
 scenario!(oplock_break_auto_ack, Requirements::new(), |fx| {
-    let a = fx.tree().create(batch(fx.rel("o"))).await?;
+    let a = fx
+        .tree()
+        .create(with_oplock(fx.rel("o"), oplock_level::BATCH))
+        .await?;
     let broken = a.oplock_break();
     let other = fx.connect().await?;
     let started = Instant::now();
@@ -128,14 +145,27 @@ scenario!(
         .capabilities(Capabilities::LEASING),
     |fx| {
         let holder = fx.tree();
-        holder.raw().set_break_policy(BreakPolicy::Manual);
+        let raw = holder.raw();
+        raw.set_break_policy(BreakPolicy::Manual);
         let dialect = holder.session().connection().dialect();
         let a = holder.create(leased(fx.rel("l"), dialect, 1, RWH)).await?;
         let (state, epoch) = granted_lease(a.create_response())?;
+        let tracked = |state, epoch, breaking_to| {
+            let want = Some(LeaseInfo {
+                state,
+                epoch,
+                breaking_to,
+            });
+            match raw.lease([1; 16]) {
+                got if got == want => Ok(()),
+                got => Err(TestError::fail(format!("tracked {got:?}, want {want:?}"))),
+            }
+        };
         if state != RWH {
             return Err(TestError::fail(format!("asked for RWH, got {state:#x}")));
         }
-        let broken = holder.raw().lease_break([1; 16]);
+        tracked(RWH, epoch, None)?;
+        let broken = raw.lease_break([1; 16]);
         let other = fx.connect().await?;
         let second = other.submit(other.request(leased(fx.rel("l"), dialect, 2, RWH)))?;
         let b = fx.within(PROMPT, "lease break", broken).await??;
@@ -164,33 +194,54 @@ scenario!(
                 "epoch {new_epoch}, want {want_epoch}"
             )));
         }
+        // Until the ack is answered the lease still holds RWH, breaking to RH.
+        tracked(RWH, want_epoch, Some(RH))?;
         // Acknowledging less than offered is allowed: drop H too, keep R (2.2.24.2).
         let r = fx
-            .within(
-                PROMPT,
-                "ack",
-                holder.raw().call(b.ack(lease_state::READ_CACHING)),
-            )
+            .within(PROMPT, "ack", raw.call(b.ack(lease_state::READ_CACHING)))
             .await??;
         match r.body {
-            ResponseBody::OplockBreak(ref o) if o.structure_size == 36 => {
-                let state = u32::from_le_bytes(o.body[24..28].try_into().expect("36-byte body"));
-                if state != lease_state::READ_CACHING {
-                    return Err(TestError::fail(format!("lease left at {state:#x}")));
-                }
-            }
+            ResponseBody::OplockBreak(ref o)
+                if o.lease_ack_info() == Some(([1; 16], lease_state::READ_CACHING)) => {}
             other => return Err(TestError::fail(format!("{other:?}"))),
         }
+        tracked(lease_state::READ_CACHING, want_epoch, None)?;
         let opened = fx.within(PROMPT, "second open", second).await??;
-        match opened.body {
+        let b_file = match opened.body {
             ResponseBody::Create(c) => {
                 let (state, _) = granted_lease(&c)?;
                 if state & lease_state::WRITE_CACHING != 0 {
                     return Err(TestError::fail(format!("second lease got W: {state:#x}")));
                 }
-                Ok(())
+                c.file_id
             }
-            other => Err(TestError::fail(format!("{other:?}"))),
+            other => return Err(TestError::fail(format!("{other:?}"))),
+        };
+        // R was left: the other open's write breaks it to none, with no ack to wait
+        // for (MS-SMB2 3.3.4.7: only breaks from W or H need one).
+        let broken = raw.lease_break([1; 16]);
+        let write = WriteRequest {
+            file_id: b_file,
+            data: Bytes::from_static(b"x"),
+            ..WriteRequest::default()
+        };
+        fx.within(PROMPT, "write", other.call::<WriteResponse>(write))
+            .await??;
+        let b = fx.within(PROMPT, "lease break to none", broken).await??;
+        match b.kind {
+            BreakKind::Lease {
+                current_state: lease_state::READ_CACHING,
+                new_state: 0,
+                ack_required: false,
+                ..
+            } => {}
+            _ => return Err(TestError::fail(format!("{b:?}"))),
         }
+        let epoch = if dialect >= Dialect::Smb300 {
+            want_epoch + 1
+        } else {
+            0
+        };
+        tracked(0, epoch, None)
     }
 );

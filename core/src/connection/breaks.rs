@@ -172,6 +172,18 @@ impl BreakPolicy {
     }
 }
 
+/// What the connection knows of a lease it holds (MS-SMB2 3.2.1.x, File.LeaseState),
+/// from the CREATE that granted it, the breaks since and their acknowledgments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LeaseInfo {
+    /// The lease state held now (`lease_state::*` bits).
+    pub state: u32,
+    /// The last epoch the server sent (v2 leases, 3.x); 0 for v1 leases.
+    pub epoch: u16,
+    /// While a break waits for its acknowledgment: the state it breaks to.
+    pub breaking_to: Option<u32>,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct OpenRoute {
     session: SessionId,
@@ -180,10 +192,11 @@ struct OpenRoute {
     lease: Option<LeaseKey>,
 }
 
-/// Opens holding an oplock or lease, by FileId.
+/// Opens holding an oplock or lease, by FileId, and the leases they share.
 #[derive(Debug, Default)]
 pub(super) struct BreakRoutes {
     opens: HashMap<FileId, OpenRoute>,
+    leases: HashMap<LeaseKey, LeaseInfo>,
 }
 
 impl BreakRoutes {
@@ -192,17 +205,29 @@ impl BreakRoutes {
         let ResponseBody::Create(c) = &r.body else {
             return;
         };
-        let lease = ResponseContext::from_contexts(&c.contexts)
+        let granted = ResponseContext::from_contexts(&c.contexts)
             .unwrap_or_default()
             .into_iter()
             .find_map(|ctx| match ctx {
-                ResponseContext::Lease(l) => Some(LeaseKey(l.lease_key)),
-                ResponseContext::LeaseV2(l) => Some(LeaseKey(l.lease_key)),
+                ResponseContext::Lease(l) => Some((LeaseKey(l.lease_key), l.lease_state, 0)),
+                ResponseContext::LeaseV2(l) => {
+                    Some((LeaseKey(l.lease_key), l.lease_state, l.epoch))
+                }
                 _ => None,
             });
-        if c.oplock_level == oplock_level::NONE && lease.is_none() {
+        if c.oplock_level == oplock_level::NONE && granted.is_none() {
             return;
         }
+        let lease = granted.map(|(key, state, epoch)| {
+            let info = self.leases.entry(key).or_default();
+            // A v2 lease's epoch only grows (MS-SMB2 3.3.4.7); an older grant racing
+            // a break must not roll the state back.
+            if epoch >= info.epoch || epoch == 0 {
+                info.state = state;
+                info.epoch = epoch;
+            }
+            key
+        });
         self.opens.insert(
             c.file_id,
             OpenRoute {
@@ -214,9 +239,40 @@ impl BreakRoutes {
         );
     }
 
-    /// Forgets a closed open.
+    /// Forgets a closed open, and its lease once no open shares it.
     pub(super) fn handle_close(&mut self, file_id: FileId) {
-        self.opens.remove(&file_id);
+        if let Some(OpenRoute {
+            lease: Some(key), ..
+        }) = self.opens.remove(&file_id)
+            && !self.opens.values().any(|r| r.lease == Some(key))
+        {
+            self.leases.remove(&key);
+        }
+    }
+
+    /// Records the server's answer to an acknowledgment (MS-SMB2 2.2.25): the oplock
+    /// level or lease state now held.
+    pub(super) fn handle_ack_response(&mut self, r: &OplockBreak) {
+        if let Some(o) = r.oplock() {
+            if let Some(open) = self.opens.get_mut(&o.file_id) {
+                open.oplock = o.oplock_level;
+            }
+        } else if let Some((key, state)) = r.lease_ack_info()
+            && let Some(info) = self.leases.get_mut(&LeaseKey(key))
+        {
+            info.state = state;
+            info.breaking_to = None;
+        }
+    }
+
+    /// The tracked state of lease `key`, while an open of this connection holds it.
+    pub(super) fn lease(&self, key: LeaseKey) -> Option<LeaseInfo> {
+        self.leases.get(&key).copied()
+    }
+
+    /// The oplock level an open of this connection holds, if it was granted one.
+    pub(super) fn oplock_level(&self, file_id: FileId) -> Option<u8> {
+        self.opens.get(&file_id).map(|r| r.oplock)
     }
 
     /// Decodes a notification; `None` if it is neither form.
@@ -245,6 +301,17 @@ impl BreakRoutes {
                 .find(|r| r.lease == Some(key))
                 .map(|r| (r.session, r.tree));
             let ack_required = l.flags & ACK_REQUIRED != 0;
+            if let Some(info) = self.leases.get_mut(&key) {
+                info.epoch = l.new_epoch;
+                // Without an ack the break is done; with one, the old state holds
+                // until the server answers the ack (MS-SMB2 3.3.4.7).
+                if ack_required {
+                    info.breaking_to = Some(l.new_lease_state);
+                } else {
+                    info.state = l.new_lease_state;
+                    info.breaking_to = None;
+                }
+            }
             let kind = BreakKind::Lease {
                 lease_key: key,
                 new_epoch: l.new_epoch,

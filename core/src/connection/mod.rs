@@ -1,6 +1,7 @@
 //! The connection state machine.
 
 mod breaks;
+mod captured;
 mod compression;
 mod credits;
 mod hooks;
@@ -11,7 +12,8 @@ mod session;
 mod setup;
 mod validate;
 
-pub use breaks::{Break, BreakAck, BreakKey, BreakKind, BreakPolicy, LeaseKey};
+pub use breaks::{Break, BreakAck, BreakKey, BreakKind, BreakPolicy, LeaseInfo, LeaseKey};
+pub use captured::{Captured, Sender, decode_captured};
 pub use credits::CreditStats;
 pub use hooks::{Hook, HookEvent, HookId, HookPoint};
 pub use request::{Compound, HeaderDefaults, HeaderOverrides, Request, RequestId, Response};
@@ -29,7 +31,7 @@ use crate::crypto::{CipherId, PreauthHash, SigningAlgorithm};
 use crate::error::{ConnectionError, RequestError, UsageError};
 use crate::rng::Rng;
 use crate::wire::{
-    AsyncId, Capabilities, Command, Dialect, FrameDecoder, MAX_FRAME_LEN, RequestBody,
+    AsyncId, Capabilities, Command, Dialect, FileId, FrameDecoder, MAX_FRAME_LEN, RequestBody,
     SecurityMode, SessionFlags, SessionId,
 };
 
@@ -507,6 +509,18 @@ impl Connection {
     /// config's `break_policy` until then).
     pub fn set_break_policy(&mut self, policy: BreakPolicy) {
         self.break_policy = policy;
+    }
+
+    /// The tracked state of lease `key` (granted by a CREATE on this connection, then
+    /// moved by breaks and acknowledgments), while one of this connection's opens holds it.
+    pub fn lease(&self, key: LeaseKey) -> Option<LeaseInfo> {
+        self.break_routes.lease(key)
+    }
+
+    /// The oplock level `file_id` holds now (as granted, broken and acknowledged), if
+    /// this connection opened it with an oplock or lease.
+    pub fn oplock_level(&self, file_id: FileId) -> Option<u8> {
+        self.break_routes.oplock_level(file_id)
     }
 
     /// What NEGOTIATE settled, once it completed.

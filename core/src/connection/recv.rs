@@ -291,7 +291,15 @@ impl Connection {
             Kind::SetupLeg(idx) => self.handle_setup_response(now, p, idx, &h, result, encrypted),
             Kind::User => self.handle_user_response(now, p, result),
             Kind::Validate => self.handle_validation(p, result),
-            Kind::BreakAck => {}
+            Kind::BreakAck => {
+                if let Ok(Response {
+                    body: ResponseBody::OplockBreak(o),
+                    ..
+                }) = &result
+                {
+                    self.break_routes.handle_ack_response(o);
+                }
+            }
         }
     }
 
@@ -382,6 +390,7 @@ impl Connection {
                     self.break_routes.handle_close(fid);
                 }
             }
+            ResponseBody::OplockBreak(o) => self.break_routes.handle_ack_response(o),
             _ => {}
         }
         Ok(())
@@ -450,27 +459,20 @@ fn structure_size(msg: &[u8]) -> Option<u16> {
     Some(u16::from_le_bytes([b[0], b[1]]))
 }
 
-/// The messages of a chain: (start, end, header) each, following NextCommand.
+/// [`split_chain`](crate::wire::split_chain), as the connection reports its failures.
 fn split_chain(frame: &[u8]) -> Result<Vec<(usize, usize, Header)>, ConnectionError> {
-    let mut parts = Vec::new();
-    let mut at = 0usize;
-    loop {
-        let header = Header::decode(&frame[at..]).map_err(|error| ConnectionError::Decode {
+    match crate::wire::split_chain(frame) {
+        Ok(parts) => Ok(parts
+            .into_iter()
+            .map(|(r, h)| (r.start, r.end, h))
+            .collect()),
+        Err(DecodeError::OutOfBounds { .. }) => Err(ConnectionError::ProtocolViolation(
+            "NextCommand out of bounds",
+        )),
+        Err(error) => Err(ConnectionError::Decode {
             error,
             packet: Bytes::copy_from_slice(frame),
-        })?;
-        let next = header.next_command as usize;
-        let end = if next == 0 { frame.len() } else { at + next };
-        if next != 0 && (next < HEADER_LEN || end > frame.len()) {
-            return Err(ConnectionError::ProtocolViolation(
-                "NextCommand out of bounds",
-            ));
-        }
-        parts.push((at, end, header));
-        if next == 0 {
-            return Ok(parts);
-        }
-        at = end;
+        }),
     }
 }
 

@@ -108,7 +108,28 @@ bodies! {
     }
 }
 
+/// A request body from the caller's own encoder: a command or variant this crate does
+/// not model, or bytes malformed on purpose. [`RequestBody::encoded`] runs it.
+pub trait EncodeBody {
+    /// The command the SMB2 header names.
+    fn command(&self) -> Command;
+    /// Appends the body (StructureSize first) to `out`. The SMB2 header starts at
+    /// `out[base]`, so an offset field is `out.len() - base` at the point it refers to.
+    fn encode_body(&self, out: &mut Vec<u8>, base: usize);
+}
+
 impl RequestBody {
+    /// The body `encoder` produces, kept as [`RequestBody::Raw`] and sent verbatim.
+    pub fn encoded(encoder: &dyn EncodeBody) -> Self {
+        // Encoded behind a placeholder header so offsets come out as on the wire.
+        let mut out = vec![0; HEADER_LEN];
+        encoder.encode_body(&mut out, 0);
+        Self::Raw {
+            command: encoder.command(),
+            body: Bytes::from(out.split_off(HEADER_LEN)),
+        }
+    }
+
     /// Decodes a request body for `header.command` from `msg` (header included).
     pub fn decode(header: &Header, msg: &[u8]) -> Result<Self, DecodeError> {
         Ok(match header.command {

@@ -2,7 +2,9 @@
 
 use bytes::{Buf, BytesMut};
 
-use super::{DecodeError, PROTOCOL_ID};
+use std::ops::Range;
+
+use super::{DecodeError, HEADER_LEN, Header, PROTOCOL_ID};
 
 /// Largest frame accepted: the 24-bit length field allows 16 MiB - 1; we cap lower
 /// bounds elsewhere (negotiated sizes) but never above this.
@@ -39,6 +41,31 @@ pub fn classify(frame: &[u8]) -> Result<FrameKind, DecodeError> {
             what: "ProtocolId (not an SMB peer)",
         }),
         None => Err(DecodeError::Truncated { what: "ProtocolId" }),
+    }
+}
+
+/// The messages of an SMB2 chain (one message, or a compound): each one's byte range
+/// in `frame` and its header, following NextCommand (MS-SMB2 3.2.4.1.4).
+///
+/// A NextCommand shorter than a header or past the frame's end is
+/// `DecodeError::OutOfBounds { what: "NextCommand" }`.
+pub fn split_chain(frame: &[u8]) -> Result<Vec<(Range<usize>, Header)>, DecodeError> {
+    let mut parts = Vec::new();
+    let mut at = 0usize;
+    loop {
+        let header = Header::decode(&frame[at..])?;
+        let next = header.next_command as usize;
+        let end = if next == 0 { frame.len() } else { at + next };
+        if next != 0 && (next < HEADER_LEN || end > frame.len()) {
+            return Err(DecodeError::OutOfBounds {
+                what: "NextCommand",
+            });
+        }
+        parts.push((at..end, header));
+        if next == 0 {
+            return Ok(parts);
+        }
+        at = end;
     }
 }
 

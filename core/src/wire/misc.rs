@@ -148,6 +148,19 @@ impl OplockBreak {
         })
     }
 
+    /// The lease break acknowledgment or response form (StructureSize 36, MS-SMB2
+    /// 2.2.24.2, 2.2.25.2): the lease key and the state acknowledged or now held.
+    pub fn lease_ack_info(&self) -> Option<([u8; 16], u32)> {
+        let b = &self.body;
+        if self.structure_size != 36 || b.len() < 28 {
+            return None;
+        }
+        Some((
+            b[8..24].try_into().ok()?,
+            u32::from_le_bytes([b[24], b[25], b[26], b[27]]),
+        ))
+    }
+
     /// An oplock break acknowledgment (MS-SMB2 2.2.24.1).
     pub fn oplock_ack(oplock_level: u8, file_id: FileId) -> Self {
         let mut body = Vec::with_capacity(24);

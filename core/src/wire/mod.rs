@@ -30,11 +30,11 @@ mod session;
 mod status;
 mod tree;
 
-pub use body::{RequestBody, ResponseBody};
+pub use body::{EncodeBody, RequestBody, ResponseBody};
 pub use contexts::*;
 pub use create::*;
 pub use file::*;
-pub use framing::{FrameDecoder, FrameKind, MAX_FRAME_LEN, classify, frame_header};
+pub use framing::{FrameDecoder, FrameKind, MAX_FRAME_LEN, classify, frame_header, split_chain};
 pub use header::*;
 pub use ids::*;
 pub use info::*;
