@@ -9,10 +9,12 @@ use std::sync::{Arc, Mutex};
 use bytes::{BufMut, Bytes};
 use common::{SEEDS, pattern};
 use pike_core::wire::{
-    Command, EncodeBody, FileId, FileStandardInformation, NtStatus, RequestBody, ResponseBody,
-    disposition,
+    Command, EchoRequest, EncodeBody, FileId, FileStandardInformation, NtStatus, RequestBody,
+    ResponseBody, SessionId, disposition,
 };
-use pike_core::{Captured, Hook, Request, RequestError, Response, Sender, decode_captured};
+use pike_core::{
+    Captured, Hook, Request, RequestError, Response, Sender, TransformOverrides, decode_captured,
+};
 use pike_proptests::{Pair, ServerConfig};
 
 /// A WRITE (MS-SMB2 2.2.21) encoded by hand, DataOffset computed from `base`.
@@ -179,5 +181,107 @@ fn captured_frames_decode_offline_as_they_did_live() {
                     .all(|c| matches!(c, Captured::Response(Err(_))))
             );
         }
+    }
+}
+
+/// An encrypted pair, the frames it sends, and an ECHO with `t` forced.
+fn echo_with(t: TransformOverrides) -> (Pair, Frames, Result<Response, RequestError>) {
+    let server = ServerConfig {
+        encrypt_data: true,
+        ..ServerConfig::default()
+    };
+    let mut p = Pair::new(Pair::client_config(), server, SEEDS[0]);
+    let sid = p.connect();
+    let tid = p.tree_connect(sid, "share").unwrap();
+    let (_, sealed, _) = capture(&mut p);
+    let mut echo = Request::new(EchoRequest).tree(sid, tid);
+    echo.transform = t;
+    let r = p.call(echo);
+    (p, sealed, r)
+}
+
+/// The TRANSFORM_HEADER field at `range` of the one frame sent (MS-SMB2 2.2.41).
+fn field(sealed: &Frames, range: std::ops::Range<usize>) -> Vec<u8> {
+    let frames = sealed.lock().unwrap();
+    let [frame] = &frames[..] else {
+        panic!("{} frames sent", frames.len());
+    };
+    frame[range].to_vec()
+}
+
+#[test]
+fn transform_fields_are_sent_as_forced() {
+    // A valid nonce of the caller's choosing: the server opens it and answers.
+    let mut nonce = [0; 16];
+    nonce[..12].copy_from_slice(b"chosen nonce");
+    let (p, sealed, r) = echo_with(TransformOverrides {
+        nonce: Some(nonce),
+        ..TransformOverrides::default()
+    });
+    assert!(
+        matches!(
+            r,
+            Ok(Response {
+                body: ResponseBody::Echo(_),
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert_eq!(field(&sealed, 20..36), nonce);
+    assert!(
+        p.server.violations().is_empty(),
+        "{:?}",
+        p.server.violations()
+    );
+
+    // Authenticated lies and a replaced tag: each refused by the server, never answered.
+    let lies: [(TransformOverrides, std::ops::Range<usize>, &[u8], &str); 4] = [
+        (
+            TransformOverrides {
+                original_size: Some(5),
+                ..TransformOverrides::default()
+            },
+            36..40,
+            &[5, 0, 0, 0],
+            "decrypt",
+        ),
+        (
+            TransformOverrides {
+                flags: Some(2),
+                ..TransformOverrides::default()
+            },
+            42..44,
+            &[2, 0],
+            "decrypt",
+        ),
+        (
+            TransformOverrides {
+                signature: Some([0xAA; 16]),
+                ..TransformOverrides::default()
+            },
+            4..20,
+            &[0xAA; 16],
+            "decrypt",
+        ),
+        (
+            TransformOverrides {
+                session_id: Some(SessionId(0x0BAD)),
+                ..TransformOverrides::default()
+            },
+            44..52,
+            &0x0BADu64.to_le_bytes(),
+            "unknown session",
+        ),
+    ];
+    for (t, range, want, why) in lies {
+        let (p, sealed, r) = echo_with(t.clone());
+        assert!(r.is_err(), "{t:?} answered: {r:?}");
+        assert_eq!(field(&sealed, range), want, "{t:?}");
+        assert!(
+            p.server.violations().iter().any(|v| v.contains(why)),
+            "{t:?}: {:?}",
+            p.server.violations()
+        );
     }
 }

@@ -2,17 +2,21 @@
 //! 3.1.1 negotiate contexts, the client's cipher preference, and an encrypted compound.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use pike::harness::{Fixture, Requirements, Skip, TestError};
 use pike::pike_core::crypto::CipherId;
 use pike::pike_core::wire::{
-    Capabilities, Dialect, FileId, NegotiateContext, ReadRequest, ResponseBody, WriteRequest,
-    disposition,
+    Capabilities, Dialect, EchoRequest, EchoResponse, FileId, NegotiateContext, ReadRequest,
+    ResponseBody, WriteRequest, disposition,
 };
-use pike::pike_core::{Hook, Response};
+use pike::pike_core::{Hook, RequestError, Response, TransformOverrides};
 use pike::runtime::Runtime;
 
 use crate::{create, scenario};
+
+/// Well below any server's own timeouts: a drop or answer within it was ours.
+const PROMPT: Duration = Duration::from_secs(10);
 
 /// Capabilities only 3.x may announce (MS-SMB2 3.3.5.4).
 const SMB3_ONLY: u32 = Capabilities::MULTI_CHANNEL
@@ -230,5 +234,34 @@ scenario!(
             [(proto, 4)] if proto[..] == [0xFD, b'S', b'M', b'B'] => Ok(()),
             other => Err(TestError::fail(format!("frames sent: {other:?}"))),
         }
+    }
+);
+
+scenario!(
+    encryption_transform_lie_drops_connection,
+    Requirements::new().min_dialect(Dialect::Smb300),
+    |fx| {
+        if fx.protection() != "encrypted" {
+            return Err(Skip::new("needs an encrypted session (PIKE_ENCRYPT=yes)").into());
+        }
+        // A correctly tagged TRANSFORM_HEADER whose OriginalMessageSize lies (MS-SMB2
+        // 3.3.5.2.1.1: the server disconnects). The test sees a clean ConnectionLost,
+        // then carries on with a new connection.
+        let victim = fx.connect().await?;
+        let mut echo = victim.request(EchoRequest);
+        echo.transform = TransformOverrides {
+            original_size: Some(5),
+            ..TransformOverrides::default()
+        };
+        match fx
+            .within(PROMPT, "ECHO with a lying transform", victim.submit(echo)?)
+            .await?
+        {
+            Err(RequestError::ConnectionLost(_)) => {}
+            other => return Err(TestError::fail(format!("{other:?}"))),
+        }
+        let fresh = fx.connect().await?;
+        let _: EchoResponse = fresh.call(EchoRequest).await?;
+        Ok(())
     }
 );

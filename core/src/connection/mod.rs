@@ -16,7 +16,9 @@ pub use breaks::{Break, BreakAck, BreakKey, BreakKind, BreakPolicy, LeaseInfo, L
 pub use captured::{Captured, Sender, decode_captured};
 pub use credits::CreditStats;
 pub use hooks::{Hook, HookEvent, HookId, HookPoint};
-pub use request::{Compound, HeaderDefaults, HeaderOverrides, Request, RequestId, Response};
+pub use request::{
+    Compound, HeaderDefaults, HeaderOverrides, Request, RequestId, Response, TransformOverrides,
+};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

@@ -39,6 +39,20 @@ pub struct HeaderOverrides {
     pub signature: Option<[u8; 16]>,
 }
 
+/// TRANSFORM_HEADER fields to force when the request is encrypted (MS-SMB2 2.2.41); in
+/// a compound, the first part's apply to the frame. Nonce, OriginalMessageSize, Flags
+/// and SessionId are authenticated as forced; a forced Signature replaces the tag.
+#[allow(missing_docs)] // fields follow MS-SMB2 names
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TransformOverrides {
+    /// The whole 16-byte Nonce field, sent verbatim (reusing one is the caller's test).
+    pub nonce: Option<[u8; 16]>,
+    pub original_size: Option<u32>,
+    pub flags: Option<u16>,
+    pub session_id: Option<SessionId>,
+    pub signature: Option<[u8; 16]>,
+}
+
 /// Header fields every request gets while set (pike's `let`): each applies unless the
 /// request sets that field itself. See [`Connection::set_header_defaults`].
 ///
@@ -79,6 +93,8 @@ pub struct Request {
     pub tree: Option<TreeId>,
     /// Wire fields to force.
     pub header: HeaderOverrides,
+    /// TRANSFORM_HEADER fields to force, when the request goes encrypted.
+    pub transform: TransformOverrides,
     /// Force signing on (`Some(true)`) or off (`Some(false)`); `None` follows policy.
     pub sign: Option<bool>,
     /// Force encryption on or off; `None` follows policy.
@@ -95,6 +111,7 @@ impl Request {
             session: None,
             tree: None,
             header: HeaderOverrides::default(),
+            transform: TransformOverrides::default(),
             sign: None,
             encrypt: None,
             timeout: None,

@@ -1,7 +1,9 @@
 //! Encoding outgoing requests: credits, header, compounding, signing, encryption, framing.
 
 use crate::Instant;
-use crate::crypto::{PreauthHash, TRANSFORM_HEADER_LEN, seal_transform, sign_message};
+use crate::crypto::{
+    PreauthHash, TRANSFORM_HEADER_LEN, TransformFields, seal_transform_fields, sign_message,
+};
 use crate::error::ConnectionError;
 use crate::error::RequestError;
 use crate::wire::{
@@ -11,6 +13,7 @@ use crate::wire::{
 
 use super::{
     Batch, CancelTarget, Connection, Event, HookEvent, HookPoint, Kind, Pending, Queued, Request,
+    TransformOverrides,
 };
 
 /// How one frame is protected on the wire.
@@ -29,6 +32,8 @@ struct Part<'a> {
     sig_override: bool,
     /// The caller forced NextCommand.
     next_override: bool,
+    /// TRANSFORM_HEADER fields the caller forced (the first part's count).
+    transform: &'a TransformOverrides,
 }
 
 impl Connection {
@@ -153,6 +158,7 @@ impl Connection {
             session: q.session,
             sig_override: o.signature.is_some(),
             next_override: o.next_command.is_some(),
+            transform: &q.request.transform,
         }
     }
 
@@ -256,13 +262,25 @@ impl Connection {
             }
             // Invariant: protection_for only sets encrypt for a session with an encryptor.
             let s = &mut self.sessions[parts[0].session.expect("encrypt implies a session")];
-            let nonce = s.next_nonce();
+            let t = parts[0].transform;
+            let nonce_field = match t.nonce {
+                Some(n) => n,
+                None => s.next_nonce(),
+            };
             let cipher = s.encryptor.as_ref().expect("encrypt implies an encryptor");
-            let sealed =
-                seal_transform(cipher.as_ref(), &nonce, s.id.0, &mut out[frame_start + 4..]);
-            if let Err(e) = sealed {
+            let fields = TransformFields {
+                nonce_field,
+                session_id: t.session_id.unwrap_or(s.id).0,
+                original_size: t.original_size,
+                flags: t.flags,
+            };
+            let frame = &mut out[frame_start + 4..];
+            if let Err(e) = seal_transform_fields(cipher.as_ref(), &fields, frame) {
                 out.truncate(frame_start);
                 return Err(RequestError::Crypto(e));
+            }
+            if let Some(sig) = &t.signature {
+                frame[4..20].copy_from_slice(sig);
             }
         }
         if self.hooks.is_active(HookPoint::BeforeSend) {
@@ -325,6 +343,7 @@ impl Connection {
             session: c.session,
             sig_override: o.signature.is_some(),
             next_override: o.next_command.is_some(),
+            transform: &request.transform,
         };
         // A failed CANCEL encode (crypto refusal) leaves the target to its deadline.
         let _ = self.encode_frame(&[part], prot, out);

@@ -58,8 +58,15 @@ impl Session {
     pub(crate) fn next_nonce(&mut self) -> [u8; 16] {
         let mut n = [0; 16];
         n[..8].copy_from_slice(&self.nonce_counter.to_le_bytes());
-        // CCM uses 11 bytes, GCM 12: the salt fills bytes 8..11 (or 8..12).
-        n[8..12].copy_from_slice(&self.nonce_salt);
+        // CCM uses 11 bytes, GCM 12: the salt fills bytes 8..11 (or 8..12), and the
+        // rest of the 16-byte Nonce field is zero (MS-SMB2 2.2.41).
+        let len = self
+            .encryptor
+            .as_ref()
+            .and_then(|c| c.id().nonce_len())
+            .unwrap_or(12)
+            .clamp(8, 12);
+        n[8..len].copy_from_slice(&self.nonce_salt[..len - 8]);
         self.nonce_counter += 1;
         n
     }

@@ -18,8 +18,8 @@ pub use preauth::PreauthHash;
 pub use rust_crypto::RustCrypto;
 pub use signing::{SIGNATURE_RANGE, sign_message, verify_message};
 pub use transform::{
-    TRANSFORM_HEADER_LEN, open_transform, seal_transform, seal_transform_with_nonce_field,
-    transform_session_id,
+    TRANSFORM_HEADER_LEN, TransformFields, open_transform, seal_transform, seal_transform_fields,
+    seal_transform_with_nonce_field, transform_session_id,
 };
 
 /// MS-SMB2 2.2.3.1.7 SIGNING_CAPABILITIES algorithm ids (and the implicit 2.x/3.0 ones).

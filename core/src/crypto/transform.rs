@@ -64,22 +64,61 @@ pub fn seal_transform_with_nonce_field(
     session_id: u64,
     frame: &mut [u8],
 ) -> Result<(), CryptoError> {
+    let fields = TransformFields {
+        nonce_field: *nonce_field,
+        session_id,
+        original_size: None,
+        flags: None,
+    };
+    seal_transform_fields(cipher, &fields, frame)
+}
+
+/// The TRANSFORM_HEADER fields a sealer writes (MS-SMB2 2.2.41). `None` computes:
+/// OriginalMessageSize from the frame, Flags as ENCRYPTED.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TransformFields {
+    /// The whole Nonce field, written verbatim (the AES nonce is its first 11 or 12 bytes).
+    pub nonce_field: [u8; 16],
+    /// SessionId (also authenticated).
+    pub session_id: u64,
+    /// OriginalMessageSize; `None` is the plaintext's length.
+    pub original_size: Option<u32>,
+    /// Flags (EncryptionAlgorithm at 3.0); `None` is ENCRYPTED (0x0001).
+    pub flags: Option<u16>,
+}
+
+/// Like [`seal_transform_with_nonce_field`], with every header field the caller's:
+/// a forced OriginalMessageSize or Flags is authenticated, so a server sees a correctly
+/// tagged lie (negative tests).
+pub fn seal_transform_fields(
+    cipher: &dyn MessageCipher,
+    fields: &TransformFields,
+    frame: &mut [u8],
+) -> Result<(), CryptoError> {
     let n = cipher.id().nonce_len().ok_or(CryptoError::Unsupported)?;
     if frame.len() < TRANSFORM_HEADER_LEN {
         return Err(CryptoError::Malformed);
     }
     // OriginalMessageSize is a u32.
-    let size =
-        u32::try_from(frame.len() - TRANSFORM_HEADER_LEN).map_err(|_| CryptoError::Malformed)?;
+    let size = match fields.original_size {
+        Some(s) => s,
+        None => {
+            u32::try_from(frame.len() - TRANSFORM_HEADER_LEN).map_err(|_| CryptoError::Malformed)?
+        }
+    };
     let (hdr, body) = frame.split_at_mut(TRANSFORM_HEADER_LEN);
     hdr[PROTOCOL_ID].copy_from_slice(&TRANSFORM_PROTOCOL_ID);
     hdr[SIGNATURE].fill(0);
-    hdr[NONCE].copy_from_slice(nonce_field);
+    hdr[NONCE].copy_from_slice(&fields.nonce_field);
     hdr[ORIGINAL_SIZE].copy_from_slice(&size.to_le_bytes());
     hdr[RESERVED].fill(0);
-    hdr[FLAGS].copy_from_slice(&TRANSFORM_FLAG_ENCRYPTED.to_le_bytes());
-    hdr[SESSION_ID].copy_from_slice(&session_id.to_le_bytes());
-    let aes_nonce = nonce_field.get(..n).ok_or(CryptoError::BadNonceLength)?;
+    let flags = fields.flags.unwrap_or(TRANSFORM_FLAG_ENCRYPTED);
+    hdr[FLAGS].copy_from_slice(&flags.to_le_bytes());
+    hdr[SESSION_ID].copy_from_slice(&fields.session_id.to_le_bytes());
+    let aes_nonce = fields
+        .nonce_field
+        .get(..n)
+        .ok_or(CryptoError::BadNonceLength)?;
     let tag = cipher.seal_in_place(aes_nonce, &hdr[AAD], body)?;
     hdr[SIGNATURE].copy_from_slice(&tag);
     Ok(())
