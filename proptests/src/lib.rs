@@ -12,7 +12,8 @@ pub mod pair;
 pub mod snapshot;
 
 pub use model_server::{
-    GrantPolicy, ModelServer, ServerConfig, ServerPolicy, WINDOWS_COPYCHUNK_LIMITS,
+    GrantPolicy, ModelServer, ServerConfig, ServerPolicy, UNHELD_LEASE_KEY,
+    WINDOWS_COPYCHUNK_LIMITS,
 };
 pub use pair::{Pair, Pipe, Record};
 pub use snapshot::{Recorder, Snapshot};

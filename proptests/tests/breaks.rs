@@ -204,3 +204,100 @@ fn breaks_of_opens_this_connection_did_not_make_are_reported_not_acked() {
     assert!(acks.lock().unwrap().is_empty());
     assert!(p.lost.is_none());
 }
+
+#[test]
+fn leases_go_with_the_opens_the_server_closed() {
+    // TREE_DISCONNECT closes the tree's opens (MS-SMB2 3.3.5.8), LOGOFF the session's
+    // (3.3.5.6): their leases and oplocks must not stay tracked, nor their break routes.
+    let (mut p, sid, tid) = setup(SEEDS[0], BreakPolicy::Manual);
+    let other_tree = p.tree_connect(sid, "share").expect("second tree");
+    let mut batch = Pair::create_request("o", disposition::OPEN_IF);
+    batch.requested_oplock_level = oplock_level::BATCH;
+    let oplocked = p.create_with(sid, tid, batch).unwrap();
+    p.create_with(sid, tid, common::lease_create("t", 1, RWH))
+        .unwrap();
+    p.create_with(sid, other_tree, common::lease_create("u", 2, RWH))
+        .unwrap();
+    assert_eq!(
+        p.client.oplock_level(oplocked.file_id),
+        Some(oplock_level::BATCH)
+    );
+
+    let disconnect = Request::new(pike_core::wire::TreeDisconnectRequest).tree(sid, tid);
+    assert!(p.call(disconnect).is_ok());
+    assert_eq!(p.server.lease_state([1; 16]), None);
+    assert_eq!(tracked(&p, 1), None);
+    assert_eq!(p.client.oplock_level(oplocked.file_id), None);
+    assert_eq!(tracked(&p, 2), p.server.lease_state([2; 16]));
+    assert!(tracked(&p, 2).is_some());
+
+    p.logoff(sid).unwrap();
+    assert_eq!(p.server.lease_state([2; 16]), None);
+    assert_eq!(tracked(&p, 2), None);
+}
+
+#[test]
+fn a_grant_answered_after_its_tree_s_disconnect_is_not_kept() {
+    let (mut p, sid, tid) = setup(SEEDS[2], BreakPolicy::Manual);
+    // Both answers leave in one flush, in reverse: the disconnect's first.
+    p.server.set_policy(ServerPolicy {
+        reorder: true,
+        ..ServerPolicy::default()
+    });
+    let create = p.submit(Request::new(common::lease_create("r", 4, RWH)).tree(sid, tid));
+    let disconnect = p.submit(Request::new(pike_core::wire::TreeDisconnectRequest).tree(sid, tid));
+    p.drive();
+    let order: Vec<_> = p
+        .log
+        .iter()
+        .filter_map(|r| match r {
+            pike_proptests::Record::Completed(id, true) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert!(order.ends_with(&[disconnect, create]), "{order:?}");
+    assert_eq!(p.server.lease_state([4; 16]), None);
+    assert_eq!(tracked(&p, 4), None);
+}
+
+#[test]
+fn an_open_closed_by_its_own_compound_is_not_kept() {
+    let (mut p, sid, tid) = setup(SEEDS[1], BreakPolicy::Manual);
+    let open_close = |p: &mut Pair| {
+        let chain = pike_core::Compound::new()
+            .push(Request::new(common::lease_create("k", 3, RWH)).tree(sid, tid))
+            .related(
+                Request::new(pike_core::wire::CloseRequest {
+                    flags: 0,
+                    file_id: pike_core::wire::FileId::RELATED,
+                })
+                .tree(sid, tid),
+            );
+        let ids = p.client.submit_compound(p.now, chain).unwrap();
+        let create = p.wait(ids[0]).expect("create");
+        assert!(p.wait(ids[1]).is_ok());
+        match create.body {
+            pike_core::wire::ResponseBody::Create(c) => c.file_id,
+            other => panic!("{other:?}"),
+        }
+    };
+    let gone = open_close(&mut p);
+    assert_eq!(p.server.lease_state([3; 16]), None);
+    assert_eq!(tracked(&p, 3), None);
+    assert_eq!(p.client.oplock_level(gone), None);
+
+    // While another open holds the lease, the compound's grant still updates it.
+    let held = p
+        .create_with(
+            sid,
+            tid,
+            common::lease_create("k", 3, lease_state::READ_CACHING),
+        )
+        .unwrap();
+    assert_eq!(tracked(&p, 3), Some((lease_state::READ_CACHING, None)));
+    open_close(&mut p);
+    assert_eq!(tracked(&p, 3), p.server.lease_state([3; 16]));
+    assert_eq!(tracked(&p, 3).map(|t| t.0), Some(RWH));
+    p.close(sid, tid, held.file_id).unwrap();
+    assert_eq!(tracked(&p, 3), None);
+}

@@ -197,11 +197,29 @@ struct OpenRoute {
 pub(super) struct BreakRoutes {
     opens: HashMap<FileId, OpenRoute>,
     leases: HashMap<LeaseKey, LeaseInfo>,
+    /// Sessions (tree `None`) and trees ended by the request with this MessageId, while
+    /// older requests are still in flight.
+    ended: Vec<(SessionId, Option<TreeId>, u64)>,
 }
 
 impl BreakRoutes {
-    /// Records a successful CREATE's oplock or lease.
-    pub(super) fn handle_create(&mut self, session: SessionId, tree: TreeId, r: &Response) {
+    /// Records a successful CREATE's oplock or lease. An open already closed (by a
+    /// related CLOSE of its own compound, `closed_in_chain`, or by a TREE_DISCONNECT or
+    /// LOGOFF answered first) is not kept, but its grant still updates a lease other
+    /// opens hold.
+    pub(super) fn handle_create(
+        &mut self,
+        session: SessionId,
+        tree: TreeId,
+        r: &Response,
+        closed_in_chain: bool,
+    ) {
+        let message_id = r.header.message_id.0;
+        let closed = closed_in_chain
+            || self
+                .ended
+                .iter()
+                .any(|&(s, t, m)| s == session && t.is_none_or(|t| t == tree) && message_id < m);
         let ResponseBody::Create(c) = &r.body else {
             return;
         };
@@ -219,15 +237,24 @@ impl BreakRoutes {
             return;
         }
         let lease = granted.map(|(key, state, epoch)| {
-            let info = self.leases.entry(key).or_default();
+            let info = if closed {
+                self.leases.get_mut(&key)
+            } else {
+                Some(self.leases.entry(key).or_default())
+            };
             // A v2 lease's epoch only grows (MS-SMB2 3.3.4.7); an older grant racing
             // a break must not roll the state back.
-            if epoch >= info.epoch || epoch == 0 {
+            if let Some(info) = info
+                && (epoch >= info.epoch || epoch == 0)
+            {
                 info.state = state;
                 info.epoch = epoch;
             }
             key
         });
+        if closed {
+            return;
+        }
         self.opens.insert(
             c.file_id,
             OpenRoute {
@@ -244,8 +271,42 @@ impl BreakRoutes {
         if let Some(OpenRoute {
             lease: Some(key), ..
         }) = self.opens.remove(&file_id)
-            && !self.opens.values().any(|r| r.lease == Some(key))
         {
+            self.forget_unused_lease(key);
+        }
+    }
+
+    /// Forgets the opens of a session (LOGOFF) or of one of its trees (TREE_DISCONNECT,
+    /// sent as `message_id`), which the server closed, and the leases only they held.
+    /// A CREATE sent before it whose answer comes later (answers may come in any
+    /// order) is closed too; `oldest_pending` bounds what must be remembered for that.
+    pub(super) fn forget_opens(
+        &mut self,
+        session: SessionId,
+        tree: Option<TreeId>,
+        message_id: u64,
+        oldest_pending: Option<u64>,
+    ) {
+        self.ended
+            .retain(|&(_, _, m)| oldest_pending.is_some_and(|o| o < m));
+        if oldest_pending.is_some_and(|o| o < message_id) {
+            self.ended.push((session, tree, message_id));
+        }
+        let mut released = Vec::new();
+        self.opens.retain(|_, r| {
+            let gone = r.session == session && tree.is_none_or(|t| r.tree == t);
+            if gone {
+                released.extend(r.lease);
+            }
+            !gone
+        });
+        for key in released {
+            self.forget_unused_lease(key);
+        }
+    }
+
+    fn forget_unused_lease(&mut self, key: LeaseKey) {
+        if !self.opens.values().any(|r| r.lease == Some(key)) {
             self.leases.remove(&key);
         }
     }

@@ -176,6 +176,9 @@ struct Pending {
     tree: Option<crate::wire::TreeId>,
     /// The open a CLOSE closes (its break route is forgotten on success).
     closes: Option<crate::wire::FileId>,
+    /// A CREATE whose open a related CLOSE later in the same compound closes
+    /// (FileId all ones, MS-SMB2 3.2.4.1.4): its open is never tracked.
+    closed_in_chain: bool,
 }
 
 #[derive(Debug)]

@@ -376,13 +376,26 @@ impl Connection {
             ResponseBody::TreeDisconnect(_) => {
                 if let (Some(s), Some(t)) = (p.session.map(|i| &mut self.sessions[i]), p.tree) {
                     s.encrypted_trees.retain(|x| *x != t);
+                    // MS-SMB2 3.3.5.8: the server closed the tree's opens.
+                    let oldest = self.pending.keys().min().copied();
+                    let m = r.header.message_id.0;
+                    self.break_routes.forget_opens(s.id, Some(t), m, oldest);
                 }
             }
-            ResponseBody::Logoff(_) => self.retire_session(p.session, true),
+            ResponseBody::Logoff(_) => {
+                if let Some(i) = p.session {
+                    // MS-SMB2 3.3.5.6: the server closed the session's opens.
+                    let oldest = self.pending.keys().min().copied();
+                    let (sid, m) = (self.sessions[i].id, r.header.message_id.0);
+                    self.break_routes.forget_opens(sid, None, m, oldest);
+                }
+                self.retire_session(p.session, true);
+            }
             ResponseBody::Create(_) => {
                 if let (Some(i), Some(tree)) = (p.session, p.tree) {
                     let sid = self.sessions[i].id;
-                    self.break_routes.handle_create(sid, tree, r);
+                    self.break_routes
+                        .handle_create(sid, tree, r, p.closed_in_chain);
                 }
             }
             ResponseBody::Close(_) => {

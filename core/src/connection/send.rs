@@ -7,8 +7,9 @@ use crate::crypto::{
 use crate::error::ConnectionError;
 use crate::error::RequestError;
 use crate::wire::{
-    AsyncId, CancelRequest, Command, Dialect, HEADER_LEN, Header, HeaderFlags, MAX_FRAME_LEN,
-    MessageId, NtStatus, RequestBody, SessionId, TreeId, frame_header, pad_to, patch_u32,
+    AsyncId, CancelRequest, Command, Dialect, FileId, HEADER_LEN, Header, HeaderFlags,
+    MAX_FRAME_LEN, MessageId, NtStatus, RequestBody, SessionId, TreeId, frame_header, pad_to,
+    patch_u32,
 };
 
 use super::{
@@ -99,7 +100,16 @@ impl Connection {
             .map(|p| (p.header.message_id.0, p.header.tree_id))
             .collect();
         drop(parts);
-        for ((q, &charge), (message_id, _)) in batch.parts.into_iter().zip(charges).zip(headers) {
+        let closed_in_chain: Vec<bool> = (0..batch.parts.len())
+            .map(|i| closed_in_chain(&batch.parts, i))
+            .collect();
+        for (((q, &charge), (message_id, _)), closed_in_chain) in batch
+            .parts
+            .into_iter()
+            .zip(charges)
+            .zip(headers)
+            .zip(closed_in_chain)
+        {
             if let Err(e) = &encoded {
                 self.credits.settle(charge);
                 self.complete_with(q.id, q.kind, Err(e.clone()));
@@ -119,9 +129,10 @@ impl Connection {
                     encrypted: prot.encrypt,
                     tree: q.request.tree,
                     closes: match &q.request.body {
-                        RequestBody::Close(c) => Some(c.file_id),
+                        RequestBody::Close(c) if c.file_id != FileId::RELATED => Some(c.file_id),
                         _ => None,
                     },
+                    closed_in_chain,
                 },
             );
         }
@@ -410,4 +421,13 @@ fn chain_starts(chain: &[u8]) -> Vec<usize> {
         starts.push(at);
     }
     starts
+}
+
+/// Whether part `i` is a CREATE whose open a related CLOSE of the same compound closes
+/// (MS-SMB2 3.2.4.1.4: FileId all ones names the open the chain created).
+fn closed_in_chain(parts: &[Queued], i: usize) -> bool {
+    matches!(parts[i].request.body, RequestBody::Create(_))
+        && parts[i + 1..].iter().take_while(|q| q.related).any(
+            |q| matches!(&q.request.body, RequestBody::Close(c) if c.file_id == FileId::RELATED),
+        )
 }

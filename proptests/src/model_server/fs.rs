@@ -367,7 +367,11 @@ impl ModelServer {
         if last && self.delete_pending.remove(&key) {
             self.delete_path(&key);
         }
-        if last && let Some(lk) = open.lease {
+        // MS-SMB2 3.3.5.10: the lease goes with the last open that holds it (an open of
+        // the file without the lease does not keep it).
+        if let Some(lk) = open.lease
+            && !self.opens.values().any(|o| o.lease == Some(lk))
+        {
             self.leases.remove(&lk);
         }
         Some(open)

@@ -510,14 +510,7 @@ impl ModelServer {
             l.state = to;
         }
         let (epoch, sid) = (if l.v2 { l.epoch } else { 0 }, l.session);
-        let mut body = Vec::with_capacity(44);
-        body.extend_from_slice(&44u16.to_le_bytes());
-        body.extend_from_slice(&epoch.to_le_bytes());
-        body.extend_from_slice(&u32::from(ack).to_le_bytes()); // ACK_REQUIRED
-        body.extend_from_slice(&key);
-        body.extend_from_slice(&current.to_le_bytes());
-        body.extend_from_slice(&to.to_le_bytes());
-        body.extend_from_slice(&[0; 12]); // BreakReason, AccessMaskHint, ShareMaskHint
+        let body = lease_break_body(epoch, ack, key, current, to);
         self.send_notification(sid, body);
         true
     }
@@ -549,8 +542,14 @@ impl ModelServer {
     }
 
     /// An unsolicited OPLOCK_BREAK (MessageId all ones, unsigned), sealed when the
-    /// session encrypts (MS-SMB2 3.3.4.6, 3.3.4.7).
+    /// session encrypts (MS-SMB2 3.3.4.6, 3.3.4.7), sent as the policy says.
     fn send_notification(&mut self, sid: u64, body: Vec<u8>) {
+        let (outs, sealed) = self.notification(sid, &body);
+        self.emit(outs, sealed);
+    }
+
+    /// The frame parts of a break notification with `body` for session `sid`.
+    pub(super) fn notification(&mut self, sid: u64, body: &[u8]) -> (Vec<Out>, Option<Sealed>) {
         let sealed = self.sessions.get(&sid).and_then(|s| {
             s.encrypt_data.then_some(())?;
             Some(Sealed {
@@ -566,16 +565,14 @@ impl ModelServer {
         };
         let mut msg = Vec::with_capacity(HEADER_LEN + body.len());
         header.encode(&mut msg);
-        msg.extend_from_slice(&body);
+        msg.extend_from_slice(body);
         self.breaks_sent += 1;
-        self.emit(
-            vec![Out {
-                msg,
-                signer: None,
-                preauth_of: None,
-            }],
-            sealed,
-        );
+        let out = Out {
+            msg,
+            signer: None,
+            preauth_of: None,
+        };
+        (vec![out], sealed)
     }
 
     /// OPLOCK_BREAK acknowledgment (MS-SMB2 3.3.5.22).
@@ -717,4 +714,23 @@ impl ModelServer {
             flags: 0,
         })
     }
+}
+
+/// A lease break notification body (MS-SMB2 2.2.23.2).
+pub(super) fn lease_break_body(
+    epoch: u16,
+    ack: bool,
+    key: [u8; 16],
+    current: u32,
+    to: u32,
+) -> Vec<u8> {
+    let mut body = Vec::with_capacity(44);
+    body.extend_from_slice(&44u16.to_le_bytes());
+    body.extend_from_slice(&epoch.to_le_bytes());
+    body.extend_from_slice(&u32::from(ack).to_le_bytes()); // ACK_REQUIRED
+    body.extend_from_slice(&key);
+    body.extend_from_slice(&current.to_le_bytes());
+    body.extend_from_slice(&to.to_le_bytes());
+    body.extend_from_slice(&[0; 12]); // BreakReason, AccessMaskHint, ShareMaskHint
+    body
 }
