@@ -20,9 +20,11 @@ use pike_core::{Request, RequestError, Response};
 use crate::client::{parse_info, typed};
 use crate::{Error, ResponseFuture, Tree};
 
-/// Largest single READ/WRITE pike issues (the negotiated maximum may be lower): on
-/// loopback Samba, 4 MiB writes beat 1 MiB ones, and reads are no slower.
-const MAX_CHUNK: usize = 4 << 20;
+/// Largest single READ pike issues (the negotiated maximum may be lower): on loopback
+/// Samba, 1 MiB reads beat 4 MiB ones (bench/RESULTS.md)...
+const MAX_READ_CHUNK: usize = 1 << 20;
+/// ...while 4 MiB writes beat 1 MiB ones (fewer round trips for the same window).
+const MAX_WRITE_CHUNK: usize = 4 << 20;
 /// Bytes kept in flight by pipelined reads and writes.
 const WINDOW_BYTES: usize = 16 << 20;
 
@@ -120,7 +122,12 @@ impl File {
                 c.max_read_size()
             }
         });
-        max.clamp(1, MAX_CHUNK)
+        let limit = if write {
+            MAX_WRITE_CHUNK
+        } else {
+            MAX_READ_CHUNK
+        };
+        max.clamp(1, limit)
     }
 
     fn depth(chunk: usize) -> usize {
