@@ -314,6 +314,10 @@ impl Future for ResponseFuture {
     }
 }
 
+/// The driver's read buffer starts small and doubles while reads fill it.
+const RBUF_MIN: usize = 64 * 1024;
+const RBUF_MAX: usize = 4 << 20;
+
 /// Drives one connection: run it on the runtime (`spawn`, `spawn_local`, `block_on`).
 /// It finishes once the connection is lost or closed.
 pub struct Driver<IO, T: Timer> {
@@ -350,7 +354,7 @@ where
             io,
             timer,
             sleep: None,
-            rbuf: vec![0; 256 * 1024],
+            rbuf: vec![0; RBUF_MIN],
             wbuf: Vec::new(),
             wpos: 0,
         };
@@ -412,6 +416,11 @@ where
                     }
                     Poll::Ready(Ok(n)) => {
                         st.conn.handle_input(Instant::now(), &this.rbuf[..n]);
+                        // A full buffer means more is waiting: read more per call (fewer
+                        // wakeups and syscalls on bulk transfers), up to RBUF_MAX.
+                        if n == this.rbuf.len() && n < RBUF_MAX {
+                            this.rbuf.resize(n * 2, 0);
+                        }
                         progress = true;
                     }
                     Poll::Pending => {}

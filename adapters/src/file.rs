@@ -8,8 +8,8 @@ use std::io::{self, SeekFrom};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
-use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
+use bytes::{Buf, Bytes};
+use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 use pike_core::wire::{
     CloseRequest, CreateResponse, FileEndOfFileInformation, FileId, FileStandardInformation,
     FlushRequest, InfoBuffer, NtStatus, QueryInfoRequest, QueryInfoResponse, ReadRequest,
@@ -20,8 +20,11 @@ use pike_core::{Request, RequestError, Response};
 use crate::client::{parse_info, typed};
 use crate::{Error, ResponseFuture, Tree};
 
-/// Largest single READ/WRITE pike issues (the negotiated maximum may be lower).
-const MAX_CHUNK: usize = 1 << 20;
+/// Largest single READ pike issues (the negotiated maximum may be lower): on loopback
+/// Samba, 1 MiB reads beat 4 MiB ones (bench/RESULTS.md)...
+const MAX_READ_CHUNK: usize = 1 << 20;
+/// ...while 4 MiB writes beat 1 MiB ones (fewer round trips for the same window).
+const MAX_WRITE_CHUNK: usize = 4 << 20;
 /// Bytes kept in flight by pipelined reads and writes.
 const WINDOW_BYTES: usize = 16 << 20;
 
@@ -119,7 +122,12 @@ impl File {
                 c.max_read_size()
             }
         });
-        max.clamp(1, MAX_CHUNK)
+        let limit = if write {
+            MAX_WRITE_CHUNK
+        } else {
+            MAX_READ_CHUNK
+        };
+        max.clamp(1, limit)
     }
 
     fn depth(chunk: usize) -> usize {
@@ -337,55 +345,46 @@ impl Drop for File {
     }
 }
 
-impl AsyncRead for File {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        out: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        if out.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
+impl File {
+    /// Makes data at `pos` available in the read-ahead buffer, or finds end of file
+    /// (the buffer is then empty), keeping the window's worth of READs in flight.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // Reads see our own writes: send them first.
-        if !this.writer.buf.is_empty() || !this.writer.inflight.is_empty() {
-            ready!(this.poll_drain(cx))?;
+        if !self.writer.buf.is_empty() || !self.writer.inflight.is_empty() {
+            ready!(self.poll_drain(cx))?;
         }
-        let chunk = this.chunk(false);
+        let chunk = self.chunk(false);
         let depth = Self::depth(chunk);
-        let ra = &mut this.reader;
+        let ra = &mut self.reader;
         loop {
-            if !ra.buf.is_empty() && ra.buf_at == this.pos {
-                let n = out.len().min(ra.buf.len());
-                out[..n].copy_from_slice(&ra.buf.split_to(n));
-                ra.buf_at += n as u64;
-                this.pos += n as u64;
-                return Poll::Ready(Ok(n));
+            if !ra.buf.is_empty() && ra.buf_at == self.pos {
+                return Poll::Ready(Ok(()));
             }
             if ra
                 .inflight
                 .front()
-                .is_some_and(|(at, _, _)| *at != this.pos)
+                .is_some_and(|(at, _, _)| *at != self.pos)
             {
                 *ra = ReadAhead::default(); // a seek: the read-ahead is stale
             }
-            if ra.eof_at.is_some_and(|e| this.pos >= e) {
-                return Poll::Ready(Ok(0));
+            if ra.eof_at.is_some_and(|e| self.pos >= e) {
+                ra.buf = Bytes::new();
+                return Poll::Ready(Ok(()));
             }
             // Read ahead up to the window, not far past the known end of file.
-            let limit = this.size_hint.max(this.pos + 1);
+            let limit = self.size_hint.max(self.pos + 1);
             let mut next = ra
                 .inflight
                 .back()
-                .map_or(this.pos, |(at, n, _)| at + *n as u64);
+                .map_or(self.pos, |(at, n, _)| at + *n as u64);
             while ra.inflight.len() < depth && (next < limit || ra.inflight.is_empty()) {
                 let req = ReadRequest {
                     length: chunk as u32,
                     offset: next,
-                    file_id: this.id,
+                    file_id: self.id,
                     ..Default::default()
                 };
-                let fut = this.tree.submit(this.tree.request(req))?;
+                let fut = self.tree.submit(self.tree.request(req))?;
                 ra.inflight.push_back((next, chunk, fut));
                 next += chunk as u64;
             }
@@ -408,6 +407,44 @@ impl AsyncRead for File {
                 }
             }
         }
+    }
+}
+
+impl AsyncRead for File {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if out.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        ready!(this.poll_fill(cx))?;
+        let ra = &mut this.reader;
+        let n = out.len().min(ra.buf.len());
+        out[..n].copy_from_slice(&ra.buf.split_to(n));
+        ra.buf_at += n as u64;
+        this.pos += n as u64;
+        Poll::Ready(Ok(n))
+    }
+}
+
+/// The READ responses' data, handed out in place: no copy between the socket buffer
+/// and the caller (`fill_buf` is empty at end of file).
+impl AsyncBufRead for File {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        ready!(this.poll_fill(cx))?;
+        Poll::Ready(Ok(&this.reader.buf))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        let amt = amt.min(this.reader.buf.len());
+        this.reader.buf.advance(amt);
+        this.reader.buf_at += amt as u64;
+        this.pos += amt as u64;
     }
 }
 

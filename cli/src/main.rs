@@ -109,6 +109,10 @@ enum Cmd {
     Put {
         #[arg(short, long)]
         recursive: bool,
+        /// With -r: connections for the small files (Samba serves each connection in
+        /// one process, so more connections use more server cores).
+        #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
+        connections: u8,
         local: PathBuf,
         remote: String,
     },
@@ -266,12 +270,15 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         }
         Cmd::Put {
             recursive,
+            connections,
             local,
             remote,
         } => {
             let r = Remote::require(&remote)?;
-            let tree = connect(c, &r).await?;
-            ops::put(&tree, &local, &r, recursive).await
+            let target = target(c, &r)?;
+            let tree = target.connect().await?;
+            let more = recursive.then_some((&target, usize::from(connections) - 1));
+            ops::put(&tree, &local, &r, more).await
         }
         Cmd::Mkdir { parents, remotes } => {
             let (tree, rs) = connect_all(c, &remotes).await?;
@@ -330,6 +337,23 @@ async fn connect_all(c: &ConnArgs, operands: &[String]) -> Result<(Tree, Vec<Rem
 
 /// Connects to the REMOTE's share: `PIKE_*` first, the REMOTE and the flags on top.
 async fn connect(c: &ConnArgs, r: &Remote) -> Result<Tree, Fail> {
+    target(c, r)?.connect().await
+}
+
+/// Where and how to connect, credentials resolved (prompted for at most once).
+#[derive(Clone)]
+pub(crate) struct Target {
+    tc: TreeConnect,
+    shown: String,
+}
+
+impl Target {
+    pub(crate) async fn connect(&self) -> Result<Tree, Fail> {
+        self.tc.connect(Tokio).await.smb(&self.shown)
+    }
+}
+
+fn target(c: &ConnArgs, r: &Remote) -> Result<Target, Fail> {
     let mut tc = TreeConnect::from_env()
         .smb("environment")?
         .server(&r.host)
@@ -375,8 +399,8 @@ async fn connect(c: &ConnArgs, r: &Remote) -> Result<Tree, Fail> {
         tc = tc.timeout(t);
     }
     let port = tc.port_number();
-    let share = format!("//{}:{port}/{} as {account}", r.host, r.share);
-    tc.connect(Tokio).await.smb(share)
+    let shown = format!("//{}:{port}/{} as {account}", r.host, r.share);
+    Ok(Target { tc, shown })
 }
 
 /// Reads an answer from the terminal (without echo for passwords).
@@ -425,6 +449,7 @@ mod tests {
         .unwrap();
         let Cmd::Put {
             recursive,
+            connections,
             local,
             remote,
         } = cli.cmd
@@ -432,6 +457,7 @@ mod tests {
             panic!("not put: {:?}", cli.cmd)
         };
         assert!(recursive && cli.conn.sign);
+        assert_eq!(connections, 2, "the default");
         assert_eq!(local, PathBuf::from("./dir"));
         assert_eq!(remote, "//127.0.0.1:4450/share/dir");
         assert_eq!(cli.conn.user.as_deref(), Some("LAB\\u%p"));
@@ -445,6 +471,8 @@ mod tests {
             &["pike", "ls", "--max-dialect", "4.0", "//h/s"],
             &["pike", "rm"],
             &["pike", "get"],
+            &["pike", "put", "-r", "--connections", "0", "d", "//h/s"],
+            &["pike", "put", "-r", "--connections", "17", "d", "//h/s"],
         ] {
             let e = Cli::try_parse_from(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad:?}");

@@ -7,13 +7,14 @@ use std::io::{self, Read, Write};
 use std::path::{Path as LocalPath, PathBuf};
 use std::time::Duration;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use pike::pike_core::wire::{
     ChangeNotifyRequest, ChangeNotifyResponse, NtStatus, completion_filter,
 };
 use pike::{Metadata, OpenOptions, Tree};
 use tokio::task::JoinSet;
 
+use crate::Target;
 use crate::fail::{FAILURE, Fail, LocalContext, SmbContext, USAGE};
 use crate::format;
 use crate::progress::Progress;
@@ -75,7 +76,20 @@ fn print(s: &[u8]) -> Result<bool, Fail> {
 
 /// Runs `f(item)` for every item with at most [`IN_FLIGHT`] at once; stops starting
 /// new ones after a failure and reports the first (and how many more failed).
-async fn bounded<T, F, Fut>(items: impl IntoIterator<Item = T>, mut f: F) -> Result<(), Fail>
+async fn bounded<T, F, Fut>(items: impl IntoIterator<Item = T>, f: F) -> Result<(), Fail>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = Result<(), Fail>> + Send + 'static,
+{
+    bounded_by(IN_FLIGHT, items, f).await
+}
+
+/// [`bounded`] with `limit` at once.
+async fn bounded_by<T, F, Fut>(
+    limit: usize,
+    items: impl IntoIterator<Item = T>,
+    mut f: F,
+) -> Result<(), Fail>
 where
     F: FnMut(T) -> Fut,
     Fut: Future<Output = Result<(), Fail>> + Send + 'static,
@@ -100,7 +114,7 @@ where
         }
     }
     for item in items {
-        while set.len() >= IN_FLIGHT {
+        while set.len() >= limit {
             if let Some(r) = set.join_next().await {
                 note(r, &mut first, &mut more);
             }
@@ -243,13 +257,15 @@ async fn download(
     }
     let mut out = std::fs::File::create(local).local(local.display())?;
     let r = async {
-        let mut buf = vec![0u8; IO_BUF];
+        // Each READ's data goes to the local file from where it was received.
         loop {
-            let n = f.read(&mut buf).await.map_err(|e| from_io(shown, e))?;
-            if n == 0 {
+            let data = f.fill_buf().await.map_err(|e| from_io(shown, e))?;
+            if data.is_empty() {
                 break;
             }
-            out.write_all(&buf[..n]).local(local.display())?;
+            let n = data.len();
+            out.write_all(data).local(local.display())?;
+            f.consume(n);
             progress.add(n as u64);
         }
         Ok(())
@@ -377,21 +393,22 @@ async fn get_tree(tree: &Tree, r: &Remote, local: Option<PathBuf>, w: Walk) -> R
     Ok(())
 }
 
+/// `recursive`: `put -r`, with the target to open that many more connections on.
 pub(crate) async fn put(
     tree: &Tree,
     local: &LocalPath,
     r: &Remote,
-    recursive: bool,
+    recursive: Option<(&Target, usize)>,
 ) -> Result<(), Fail> {
     let meta = std::fs::metadata(local).local(local.display())?;
     if meta.is_dir() {
-        if !recursive {
+        let Some((target, more)) = recursive else {
             return Err(Fail::usage(format!(
                 "{} is a directory: use put -r",
                 local.display()
             )));
-        }
-        return put_tree(tree, local, r).await;
+        };
+        return put_tree(tree, (target, more), local, r).await;
     }
     let name = local
         .file_name()
@@ -441,8 +458,14 @@ fn walk_local(root: &LocalPath) -> Result<Walk, Fail> {
     Ok(w)
 }
 
-/// `put -r`: the directory's contents into REMOTE (created).
-async fn put_tree(tree: &Tree, local: &LocalPath, r: &Remote) -> Result<(), Fail> {
+/// `put -r`: the directory's contents into REMOTE (created). Many small files also
+/// go over `more` extra connections to `target`.
+async fn put_tree(
+    tree: &Tree,
+    (target, more): (&Target, usize),
+    local: &LocalPath,
+    r: &Remote,
+) -> Result<(), Fail> {
     let Walk { mut dirs, files } = walk_local(local)?;
     if !r.path.is_empty() {
         tree.path(&r.path).mkdir(true, true).await.smb(r)?;
@@ -469,8 +492,12 @@ async fn put_tree(tree: &Tree, local: &LocalPath, r: &Remote) -> Result<(), Fail
     let progress = Progress::new(format!("put {}", local.display()), 0);
     progress.grow(total);
     let (small, large): (Vec<_>, Vec<_>) = files.into_iter().partition(|(_, n)| *n <= SMALL_FILE);
-    bounded(small, |(rel, _)| {
-        let (tree, shown, progress) = (tree.clone(), at(r, &join(&r.path, &rel)), progress.clone());
+    let trees = with_extra_connections(tree, target, more, small.len()).await;
+    let mut next = 0;
+    bounded_by(IN_FLIGHT * trees.len(), small, |(rel, _)| {
+        next += 1;
+        let tree = trees[next % trees.len()].clone();
+        let (shown, progress) = (at(r, &join(&r.path, &rel)), progress.clone());
         let from = local.join(&rel);
         async move {
             let data = std::fs::read(&from).local(from.display())?;
@@ -490,6 +517,36 @@ async fn put_tree(tree: &Tree, local: &LocalPath, r: &Remote) -> Result<(), Fail
     }
     progress.finish();
     Ok(())
+}
+
+/// `tree` plus up to `more` new connections to `target`, when `files` small files make
+/// them worth their logon (one that fails is reported and done without).
+async fn with_extra_connections(
+    tree: &Tree,
+    target: &Target,
+    more: usize,
+    files: usize,
+) -> Vec<Tree> {
+    let mut trees = vec![tree.clone()];
+    if files < 2 * IN_FLIGHT {
+        return trees;
+    }
+    let mut set = JoinSet::new();
+    for _ in 0..more {
+        let target = target.clone();
+        set.spawn(async move { target.connect().await });
+    }
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Ok(t)) => trees.push(t),
+            Ok(Err(e)) => eprintln!(
+                "pike: an extra connection failed, going on without it: {}",
+                e.msg
+            ),
+            Err(e) => eprintln!("pike: an extra connection failed, going on without it: {e}"),
+        }
+    }
+    trees
 }
 
 pub(crate) async fn mkdir(tree: &Tree, rs: &[Remote], parents: bool) -> Result<(), Fail> {

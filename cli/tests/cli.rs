@@ -215,23 +215,36 @@ fn recursive_put_get_rm() {
     let local = scratch("pike-cli-rec");
     std::fs::create_dir_all(local.join("sub/deeper")).unwrap();
     std::fs::create_dir_all(local.join("empty-dir")).unwrap();
-    for i in 0..60 {
-        std::fs::write(local.join(format!("f{i:02}.txt")), pattern(4096, i)).unwrap();
+    // Enough small files for put -r to open its extra connections.
+    for i in 0..140 {
+        std::fs::write(local.join(format!("f{i:03}.txt")), pattern(4096, i)).unwrap();
     }
     std::fs::write(local.join("sub/deeper/x.bin"), pattern(5 << 20, 99)).unwrap();
     std::fs::write(local.join("sub/y"), b"y").unwrap();
 
     // Options between operands; REMOTE (and its parents) created.
     let target = dir.at("a/b");
-    ok(&[
+    let out = pike(&[
         "put",
         "-r",
         local.to_str().unwrap(),
         "--timeout",
         "20",
+        "--connections",
+        "3",
         &target,
     ]);
-    assert_eq!(ok_text(&["ls", &target]).lines().count(), 62);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ok_text(&["ls", &target]).lines().count(), 142);
     let sub = ok_text(&["ls", &format!("{target}/sub")]);
     assert!(sub.starts_with("deeper\tdir\t"), "{sub}");
 

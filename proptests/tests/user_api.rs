@@ -311,3 +311,34 @@ fn client_connect_stream_negotiates_and_names_the_server() {
         assert_clean(&server);
     });
 }
+
+/// `File` as `AsyncBufRead`: READ data handed out in place, consumed in pieces that
+/// straddle READ boundaries, then again after a seek.
+#[test]
+fn file_buf_read_hands_out_the_data_in_place() {
+    use futures_lite::{AsyncBufReadExt, AsyncSeekExt};
+    tokio_run(async {
+        let (tree, server) = connect(pike::runtime::tokio::Tokio, 9).await;
+        let data = common::pattern((3 << 20) + 123, 5);
+        let p = tree.path("buf.bin");
+        p.write_bytes(&data).await.unwrap();
+        let mut f = p.open("r").await.unwrap();
+        let mut got = Vec::new();
+        loop {
+            let buf = f.fill_buf().await.unwrap();
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len().min(100_003);
+            got.extend_from_slice(&buf[..n]);
+            f.consume(n);
+        }
+        assert!(got == data, "read {} of {} bytes", got.len(), data.len());
+        let at = (1 << 20) + 7;
+        f.seek(std::io::SeekFrom::Start(at as u64)).await.unwrap();
+        let buf = f.fill_buf().await.unwrap();
+        assert!(!buf.is_empty() && buf[..16] == data[at..at + 16]);
+        f.close().await.unwrap();
+        assert_clean(&server);
+    });
+}

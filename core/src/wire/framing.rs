@@ -127,6 +127,9 @@ impl FrameDecoder {
             classify(&self.buf[4..8])?;
         }
         if self.buf.len() < 4 + len {
+            // Room for the whole frame at once: growing piecemeal would copy a large
+            // READ response several times over.
+            self.buf.reserve(4 + len - self.buf.len());
             return Ok(None);
         }
         self.buf.advance(4);
