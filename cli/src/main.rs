@@ -73,6 +73,11 @@ struct ConnArgs {
     /// Deadline in seconds for connecting and for each request [default: 30].
     #[arg(long, global = true, value_name = "SECONDS", value_parser = seconds)]
     timeout: Option<Duration>,
+    /// Connections for many small files in get/put/rm -r (Samba serves each
+    /// connection in one process, so more connections use more server cores).
+    #[arg(long, global = true, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u8).range(1..=16))]
+    connections: u8,
 }
 
 fn dialect(s: &str) -> Result<Dialect, String> {
@@ -109,10 +114,6 @@ enum Cmd {
     Put {
         #[arg(short, long)]
         recursive: bool,
-        /// With -r: connections for the small files (Samba serves each connection in
-        /// one process, so more connections use more server cores).
-        #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
-        connections: u8,
         local: PathBuf,
         remote: String,
     },
@@ -265,20 +266,15 @@ async fn run(cli: Cli) -> Result<(), Fail> {
             local,
         } => {
             let r = Remote::require(&remote)?;
-            let tree = connect(c, &r).await?;
-            ops::get(&tree, &r, local, recursive).await
+            ops::get(&conns(c, &r).await?, &r, local, recursive).await
         }
         Cmd::Put {
             recursive,
-            connections,
             local,
             remote,
         } => {
             let r = Remote::require(&remote)?;
-            let target = target(c, &r)?;
-            let tree = target.connect().await?;
-            let more = recursive.then_some((&target, usize::from(connections) - 1));
-            ops::put(&tree, &local, &r, more).await
+            ops::put(&conns(c, &r).await?, &local, &r, recursive).await
         }
         Cmd::Mkdir { parents, remotes } => {
             let (tree, rs) = connect_all(c, &remotes).await?;
@@ -289,8 +285,8 @@ async fn run(cli: Cli) -> Result<(), Fail> {
             force,
             remotes,
         } => {
-            let (tree, rs) = connect_all(c, &remotes).await?;
-            ops::rm(&tree, &rs, recursive, force).await
+            let rs = same_share(&remotes)?;
+            ops::rm(&conns(c, &rs[0]).await?, &rs, recursive, force).await
         }
         Cmd::Rmdir { remotes } => {
             let (tree, rs) = connect_all(c, &remotes).await?;
@@ -322,6 +318,12 @@ async fn run(cli: Cli) -> Result<(), Fail> {
 
 /// One connection for several operands, which must share a server and share.
 async fn connect_all(c: &ConnArgs, operands: &[String]) -> Result<(Tree, Vec<Remote>), Fail> {
+    let rs = same_share(operands)?;
+    Ok((connect(c, &rs[0]).await?, rs))
+}
+
+/// The operands, which must share a server and share.
+fn same_share(operands: &[String]) -> Result<Vec<Remote>, Fail> {
     let rs = operands
         .iter()
         .map(|s| Remote::require(s))
@@ -332,7 +334,18 @@ async fn connect_all(c: &ConnArgs, operands: &[String]) -> Result<(Tree, Vec<Rem
             rs[0]
         )));
     }
-    Ok((connect(c, &rs[0]).await?, rs))
+    Ok(rs)
+}
+
+/// A connection to the REMOTE's share, able to open `--connections` - 1 more.
+async fn conns(c: &ConnArgs, r: &Remote) -> Result<ops::Conns, Fail> {
+    let target = target(c, r)?;
+    let tree = target.connect().await?;
+    Ok(ops::Conns::new(
+        tree,
+        target,
+        usize::from(c.connections) - 1,
+    ))
 }
 
 /// Connects to the REMOTE's share: `PIKE_*` first, the REMOTE and the flags on top.
@@ -449,7 +462,6 @@ mod tests {
         .unwrap();
         let Cmd::Put {
             recursive,
-            connections,
             local,
             remote,
         } = cli.cmd
@@ -457,7 +469,7 @@ mod tests {
             panic!("not put: {:?}", cli.cmd)
         };
         assert!(recursive && cli.conn.sign);
-        assert_eq!(connections, 2, "the default");
+        assert_eq!(cli.conn.connections, 2, "the default");
         assert_eq!(local, PathBuf::from("./dir"));
         assert_eq!(remote, "//127.0.0.1:4450/share/dir");
         assert_eq!(cli.conn.user.as_deref(), Some("LAB\\u%p"));

@@ -324,17 +324,18 @@ fn read_full(src: &mut std::fs::File, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 pub(crate) async fn get(
-    tree: &Tree,
+    conns: &Conns,
     r: &Remote,
     local: Option<PathBuf>,
     recursive: bool,
 ) -> Result<(), Fail> {
+    let tree = &conns.tree;
     if local.as_deref() == Some(LocalPath::new("-")) {
         return cat(tree, r).await;
     }
     if recursive {
         match walk(tree, &r.path).await {
-            Ok(w) => return get_tree(tree, r, local, w).await,
+            Ok(w) => return get_tree(conns, r, local, w).await,
             // -r on a file: an ordinary get.
             Err((_, e)) if e.status() == Some(NtStatus::NOT_A_DIRECTORY) => {}
             Err((p, e)) => return Err(Fail::smb(at(r, &p), e)),
@@ -358,7 +359,8 @@ pub(crate) async fn get(
 }
 
 /// `get -r`: the directory's contents into `local` (created; default ./NAME).
-async fn get_tree(tree: &Tree, r: &Remote, local: Option<PathBuf>, w: Walk) -> Result<(), Fail> {
+async fn get_tree(conns: &Conns, r: &Remote, local: Option<PathBuf>, w: Walk) -> Result<(), Fail> {
+    let tree = &conns.tree;
     let dest = local.unwrap_or_else(|| {
         PathBuf::from(match r.name() {
             "" => r.share.as_str(),
@@ -374,17 +376,18 @@ async fn get_tree(tree: &Tree, r: &Remote, local: Option<PathBuf>, w: Walk) -> R
     let progress = Progress::new(format!("get {}", dest.display()), 0);
     progress.grow(total);
     let (small, large): (Vec<_>, Vec<_>) = w.files.into_iter().partition(|(_, n)| *n <= SMALL_FILE);
-    bounded(small, |(rel, _)| {
-        let (tree, shown, progress) = (tree.clone(), at(r, &join(&r.path, &rel)), progress.clone());
-        let to = dest.join(&rel);
-        async move {
-            let data = tree.path(&shown.path).read_bytes().await.smb(&shown)?;
-            std::fs::write(&to, &data).local(to.display())?;
-            progress.add(data.len() as u64);
-            Ok(())
-        }
-    })
-    .await?;
+    conns
+        .for_each(small, |tree, (rel, _)| {
+            let (shown, progress) = (at(r, &join(&r.path, &rel)), progress.clone());
+            let to = dest.join(&rel);
+            async move {
+                let data = tree.path(&shown.path).read_bytes().await.smb(&shown)?;
+                std::fs::write(&to, &data).local(to.display())?;
+                progress.add(data.len() as u64);
+                Ok(())
+            }
+        })
+        .await?;
     for (rel, _) in large {
         let shown = at(r, &join(&r.path, &rel));
         download(tree, &shown, &dest.join(&rel), &progress, true).await?;
@@ -393,22 +396,22 @@ async fn get_tree(tree: &Tree, r: &Remote, local: Option<PathBuf>, w: Walk) -> R
     Ok(())
 }
 
-/// `recursive`: `put -r`, with the target to open that many more connections on.
 pub(crate) async fn put(
-    tree: &Tree,
+    conns: &Conns,
     local: &LocalPath,
     r: &Remote,
-    recursive: Option<(&Target, usize)>,
+    recursive: bool,
 ) -> Result<(), Fail> {
+    let tree = &conns.tree;
     let meta = std::fs::metadata(local).local(local.display())?;
     if meta.is_dir() {
-        let Some((target, more)) = recursive else {
+        if !recursive {
             return Err(Fail::usage(format!(
                 "{} is a directory: use put -r",
                 local.display()
             )));
-        };
-        return put_tree(tree, (target, more), local, r).await;
+        }
+        return put_tree(conns, local, r).await;
     }
     let name = local
         .file_name()
@@ -458,14 +461,9 @@ fn walk_local(root: &LocalPath) -> Result<Walk, Fail> {
     Ok(w)
 }
 
-/// `put -r`: the directory's contents into REMOTE (created). Many small files also
-/// go over `more` extra connections to `target`.
-async fn put_tree(
-    tree: &Tree,
-    (target, more): (&Target, usize),
-    local: &LocalPath,
-    r: &Remote,
-) -> Result<(), Fail> {
+/// `put -r`: the directory's contents into REMOTE (created).
+async fn put_tree(conns: &Conns, local: &LocalPath, r: &Remote) -> Result<(), Fail> {
+    let tree = &conns.tree;
     let Walk { mut dirs, files } = walk_local(local)?;
     if !r.path.is_empty() {
         tree.path(&r.path).mkdir(true, true).await.smb(r)?;
@@ -492,25 +490,22 @@ async fn put_tree(
     let progress = Progress::new(format!("put {}", local.display()), 0);
     progress.grow(total);
     let (small, large): (Vec<_>, Vec<_>) = files.into_iter().partition(|(_, n)| *n <= SMALL_FILE);
-    let trees = with_extra_connections(tree, target, more, small.len()).await;
-    let mut next = 0;
-    bounded_by(IN_FLIGHT * trees.len(), small, |(rel, _)| {
-        next += 1;
-        let tree = trees[next % trees.len()].clone();
-        let (shown, progress) = (at(r, &join(&r.path, &rel)), progress.clone());
-        let from = local.join(&rel);
-        async move {
-            let data = std::fs::read(&from).local(from.display())?;
-            // CREATE + WRITE + CLOSE as one compound.
-            tree.path(&shown.path)
-                .write_bytes(&data)
-                .await
-                .smb(&shown)?;
-            progress.add(data.len() as u64);
-            Ok(())
-        }
-    })
-    .await?;
+    conns
+        .for_each(small, |tree, (rel, _)| {
+            let (shown, progress) = (at(r, &join(&r.path, &rel)), progress.clone());
+            let from = local.join(&rel);
+            async move {
+                let data = std::fs::read(&from).local(from.display())?;
+                // CREATE + WRITE + CLOSE as one compound.
+                tree.path(&shown.path)
+                    .write_bytes(&data)
+                    .await
+                    .smb(&shown)?;
+                progress.add(data.len() as u64);
+                Ok(())
+            }
+        })
+        .await?;
     for (rel, _) in large {
         let shown = at(r, &join(&r.path, &rel));
         upload(tree, &local.join(&rel), &shown, &progress, true).await?;
@@ -519,34 +514,63 @@ async fn put_tree(
     Ok(())
 }
 
-/// `tree` plus up to `more` new connections to `target`, when `files` small files make
-/// them worth their logon (one that fails is reported and done without).
-async fn with_extra_connections(
-    tree: &Tree,
-    target: &Target,
+/// The connection an operation runs on, and how to open more of them for many small
+/// files (`--connections`): Samba serves each connection in one process, so more
+/// connections use more server cores.
+pub(crate) struct Conns {
+    pub(crate) tree: Tree,
+    target: Target,
     more: usize,
-    files: usize,
-) -> Vec<Tree> {
-    let mut trees = vec![tree.clone()];
-    if files < 2 * IN_FLIGHT {
-        return trees;
+}
+
+impl Conns {
+    /// `tree`, with up to `more` extra connections to `target` when worth it.
+    pub(crate) fn new(tree: Tree, target: Target, more: usize) -> Self {
+        Self { tree, target, more }
     }
-    let mut set = JoinSet::new();
-    for _ in 0..more {
-        let target = target.clone();
-        set.spawn(async move { target.connect().await });
-    }
-    while let Some(r) = set.join_next().await {
-        match r {
-            Ok(Ok(t)) => trees.push(t),
-            Ok(Err(e)) => eprintln!(
-                "pike: an extra connection failed, going on without it: {}",
-                e.msg
-            ),
-            Err(e) => eprintln!("pike: an extra connection failed, going on without it: {e}"),
+
+    /// The trees to spread `files` small files over: this one, plus the extra
+    /// connections once there are enough files to pay for their logons (one that
+    /// fails is reported and done without).
+    async fn spread(&self, files: usize) -> Vec<Tree> {
+        let mut trees = vec![self.tree.clone()];
+        if files < 2 * IN_FLIGHT {
+            return trees;
         }
+        let mut set = JoinSet::new();
+        for _ in 0..self.more {
+            let target = self.target.clone();
+            set.spawn(async move { target.connect().await });
+        }
+        while let Some(r) = set.join_next().await {
+            let why = match r {
+                Ok(Ok(t)) => {
+                    trees.push(t);
+                    continue;
+                }
+                Ok(Err(e)) => e.msg,
+                Err(e) => e.to_string(),
+            };
+            eprintln!("pike: an extra connection failed, going on without it: {why}");
+        }
+        trees
     }
-    trees
+
+    /// [`bounded`] over `items` spread round-robin across [`spread`](Self::spread)'s
+    /// trees, [`IN_FLIGHT`] per tree.
+    async fn for_each<T, F, Fut>(&self, items: Vec<T>, mut f: F) -> Result<(), Fail>
+    where
+        F: FnMut(Tree, T) -> Fut,
+        Fut: Future<Output = Result<(), Fail>> + Send + 'static,
+    {
+        let trees = self.spread(items.len()).await;
+        let mut next = 0;
+        bounded_by(IN_FLIGHT * trees.len(), items, |item| {
+            next += 1;
+            f(trees[next % trees.len()].clone(), item)
+        })
+        .await
+    }
 }
 
 pub(crate) async fn mkdir(tree: &Tree, rs: &[Remote], parents: bool) -> Result<(), Fail> {
@@ -565,26 +589,34 @@ pub(crate) async fn rmdir(tree: &Tree, rs: &[Remote]) -> Result<(), Fail> {
 
 /// Deletes `files` concurrently (one compound round trip each).
 async fn unlink_all(
-    tree: &Tree,
+    conns: &Conns,
     r: &Remote,
-    files: impl IntoIterator<Item = String>,
+    files: Vec<String>,
     force: bool,
 ) -> Result<(), Fail> {
-    bounded(files, |p| {
-        let (tree, shown) = (tree.clone(), at(r, &p));
-        async move { tree.path(&shown.path).unlink(force).await.smb(&shown) }
-    })
-    .await
+    conns
+        .for_each(files, |tree, p| {
+            let shown = at(r, &p);
+            async move { tree.path(&shown.path).unlink(force).await.smb(&shown) }
+        })
+        .await
 }
 
 pub(crate) async fn rm(
-    tree: &Tree,
+    conns: &Conns,
     rs: &[Remote],
     recursive: bool,
     force: bool,
 ) -> Result<(), Fail> {
+    let tree = &conns.tree;
     if !recursive {
-        return unlink_all(tree, &rs[0], rs.iter().map(|r| r.path.clone()), force).await;
+        return unlink_all(
+            conns,
+            &rs[0],
+            rs.iter().map(|r| r.path.clone()).collect(),
+            force,
+        )
+        .await;
     }
     for r in rs {
         if r.path.is_empty() {
@@ -596,19 +628,18 @@ pub(crate) async fn rm(
         let w = match walk(tree, &r.path).await {
             Ok(w) => w,
             Err((_, e)) if e.status() == Some(NtStatus::NOT_A_DIRECTORY) => {
-                unlink_all(tree, r, [r.path.clone()], force).await?;
+                unlink_all(conns, r, vec![r.path.clone()], force).await?;
                 continue;
             }
             Err((_, e)) if force && e.is_not_found() => continue,
             Err((p, e)) => return Err(Fail::smb(at(r, &p), e)),
         };
-        unlink_all(
-            tree,
-            r,
-            w.files.into_iter().map(|(f, _)| join(&r.path, &f)),
-            force,
-        )
-        .await?;
+        let files = w
+            .files
+            .into_iter()
+            .map(|(f, _)| join(&r.path, &f))
+            .collect();
+        unlink_all(conns, r, files, force).await?;
         // Children before parents: deepest level first, each level concurrently.
         let mut dirs = w.dirs;
         dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));

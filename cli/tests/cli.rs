@@ -253,7 +253,18 @@ fn recursive_put_get_rm() {
     assert!(tree(&local) == tree(&back), "downloaded tree differs");
     assert!(back.join("empty-dir").is_dir());
 
-    ok(&["rm", "-r", &target]);
+    // The 140 small files are spread over the connections asked for: one NEGOTIATE each.
+    let out = pike_cmd(&["rm", "-r", "--connections", "3", &target])
+        .env("PIKE_TRACE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(trace.matches("C->S NEGOTIATE").count(), 3, "{trace}");
     fails(&["ls", &target], 3, "STATUS_OBJECT_NAME_NOT_FOUND");
     // The parent stays, now empty.
     assert_eq!(ok_text(&["ls", &dir.at("a")]), "");
