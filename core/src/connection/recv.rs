@@ -7,7 +7,7 @@ use crate::crypto::{open_transform, transform_session_id, verify_message};
 use crate::error::{ConnectionError, RequestError, StatusError};
 use crate::wire::{
     Command, DecodeError, ErrorResponse, FrameKind, HEADER_LEN, Header, IoctlResponse, NtStatus,
-    ResponseBody, SessionId, classify,
+    ResponseBody, SessionId, TreeId, classify,
 };
 
 use super::{Connection, Event, HookEvent, HookPoint, Kind, Pending, Request, Response};
@@ -377,17 +377,14 @@ impl Connection {
                 if let (Some(s), Some(t)) = (p.session.map(|i| &mut self.sessions[i]), p.tree) {
                     s.encrypted_trees.retain(|x| *x != t);
                     // MS-SMB2 3.3.5.8: the server closed the tree's opens.
-                    let oldest = self.pending.keys().min().copied();
-                    let m = r.header.message_id.0;
-                    self.break_routes.forget_opens(s.id, Some(t), m, oldest);
+                    let sid = s.id;
+                    self.forget_opens(sid, Some(t), r);
                 }
             }
             ResponseBody::Logoff(_) => {
                 if let Some(i) = p.session {
                     // MS-SMB2 3.3.5.6: the server closed the session's opens.
-                    let oldest = self.pending.keys().min().copied();
-                    let (sid, m) = (self.sessions[i].id, r.header.message_id.0);
-                    self.break_routes.forget_opens(sid, None, m, oldest);
+                    self.forget_opens(self.sessions[i].id, None, r);
                 }
                 self.retire_session(p.session, true);
             }
@@ -411,6 +408,13 @@ impl Connection {
 }
 
 impl Connection {
+    /// The server closed the opens of `session` (or of its `tree`) when it answered `r`.
+    fn forget_opens(&mut self, session: SessionId, tree: Option<TreeId>, r: &Response) {
+        let oldest = self.pending.keys().min().copied();
+        self.break_routes
+            .forget_opens(session, tree, r.header.message_id.0, oldest);
+    }
+
     /// Retires a session once its LOGOFF went out and finished, whatever the outcome: a
     /// failed or timed-out LOGOFF may still have ended the session on the server, and
     /// anything sealed under a session the server no longer knows makes it disconnect
