@@ -195,7 +195,10 @@ fn main() -> ExitCode {
             .with_target(false)
             .init();
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    // One thread, as smbclient: the driver and the transfer it feeds take turns
+    // instead of waking each other across threads (a third less CPU on a bulk get,
+    // bench/RESULTS.md); the server, not the client, is the other core's work.
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -2,6 +2,8 @@
 
 use bytes::{Buf, BytesMut};
 
+use std::collections::VecDeque;
+
 use std::ops::Range;
 
 use super::{DecodeError, HEADER_LEN, Header, PROTOCOL_ID};
@@ -76,22 +78,62 @@ pub fn split_chain(frame: &[u8]) -> Result<Vec<(Range<usize>, Header)>, DecodeEr
 /// length to fill.
 #[derive(Debug, Default)]
 pub struct FrameDecoder {
+    /// The slab being filled; frames are split off its front.
     buf: BytesMut,
+    /// Earlier slabs, oldest first, some of whose frames may still be alive: once all
+    /// are dropped, the slab is filled again. Reusing memory already mapped saves the
+    /// page faults a fresh buffer per large READ response costs (about a third of a
+    /// bulk read's CPU on Linux).
+    spare: VecDeque<BytesMut>,
+    /// The largest frame seen, with its header.
+    largest: usize,
     max_len: usize,
 }
+
+/// Smallest slab: small frames share one.
+const MIN_SLAB: usize = 64 * 1024;
+/// Earlier slabs kept for reuse: enough to cover a window of large READs answered but
+/// not yet consumed.
+const MAX_SPARE: usize = 16;
 
 impl FrameDecoder {
     /// A decoder that refuses frames longer than `max_len` bytes.
     pub fn new(max_len: usize) -> Self {
         Self {
-            buf: BytesMut::new(),
+            buf: BytesMut::with_capacity(MIN_SLAB),
+            spare: VecDeque::new(),
+            largest: 0,
             max_len: max_len.min(MAX_FRAME_LEN),
         }
     }
 
     /// Appends received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.make_room(bytes.len());
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// Room for `additional` more bytes without growing the slab piecemeal (which would
+    /// copy a large READ response several times over): the current slab if its frames
+    /// are all gone, else the oldest spare whose frames are, else a new slab.
+    fn make_room(&mut self, additional: usize) {
+        if self.buf.capacity() - self.buf.len() >= additional || self.buf.try_reclaim(additional) {
+            return;
+        }
+        let need = self.buf.len() + additional;
+        let reusable = self.spare.iter_mut().position(|s| s.try_reclaim(need));
+        let mut next = match reusable.and_then(|i| self.spare.remove(i)) {
+            Some(s) => s,
+            // Two of the largest frames seen: a slab's data is not copied again.
+            None => BytesMut::with_capacity(need.max(self.largest).saturating_mul(2).max(MIN_SLAB)),
+        };
+        next.extend_from_slice(&self.buf);
+        let mut old = std::mem::replace(&mut self.buf, next);
+        old.clear();
+        if self.spare.len() == MAX_SPARE {
+            self.spare.pop_front();
+        }
+        self.spare.push_back(old);
     }
 
     /// Bytes buffered but not yet returned as frames.
@@ -126,10 +168,9 @@ impl FrameDecoder {
         if self.buf.len() >= 8 {
             classify(&self.buf[4..8])?;
         }
+        self.largest = self.largest.max(4 + len);
         if self.buf.len() < 4 + len {
-            // Room for the whole frame at once: growing piecemeal would copy a large
-            // READ response several times over.
-            self.buf.reserve(4 + len - self.buf.len());
+            self.make_room(4 + len - self.buf.len());
             return Ok(None);
         }
         self.buf.advance(4);
