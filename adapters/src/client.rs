@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pike_core::auth::{Authenticator, Credentials, Spnego};
-use pike_core::crypto::RustCrypto;
 use pike_core::wire::{
     Command, DecodeError, Dialect, InfoBuffer, LogoffRequest, QueryInfoResponse, ResponseBody,
     SessionId, TreeConnectRequest, TreeConnectResponse, TreeDisconnectRequest, TreeId,
@@ -60,9 +59,10 @@ pub struct Client<R: Runtime> {
 }
 
 impl<R: Runtime> Client<R> {
-    /// Default settings (every dialect, RustCrypto) and a random ClientGuid.
+    /// Default settings (every dialect, [`default_crypto`](crate::default_crypto)) and a
+    /// random ClientGuid.
     pub fn new(runtime: R) -> Self {
-        Self::with_config(runtime, ClientConfig::new(Arc::new(RustCrypto))).random_client_guid()
+        Self::with_config(runtime, ClientConfig::new(crate::default_crypto())).random_client_guid()
     }
 
     /// Exactly `config` (its ClientGuid included).
@@ -445,7 +445,7 @@ mod tests {
         assert_ne!(a.config().client_guid, [0; 16]);
         let fixed = ClientConfig {
             client_guid: [9; 16],
-            ..ClientConfig::new(Arc::new(RustCrypto))
+            ..ClientConfig::new(crate::default_crypto())
         };
         assert_eq!(
             Client::with_config(Tokio, fixed).config().client_guid,

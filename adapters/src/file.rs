@@ -8,7 +8,7 @@ use std::io::{self, SeekFrom};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 use pike_core::wire::{
     CloseRequest, CreateResponse, FileEndOfFileInformation, FileId, FileStandardInformation,
@@ -60,7 +60,7 @@ struct ReadAhead {
 #[derive(Debug, Default)]
 struct WriteBehind {
     /// Bytes accepted but not yet sent, starting at `buf_at`.
-    buf: BytesMut,
+    buf: Vec<u8>,
     buf_at: u64,
     /// Writes sent: (data, future).
     inflight: VecDeque<(Bytes, ResponseFuture)>,
@@ -73,21 +73,17 @@ struct WriteBehind {
 /// WRITE buffers used again once the connection has sent them: a fresh multi-MiB
 /// buffer per WRITE costs more in page faults than its data costs to copy.
 #[derive(Debug, Default)]
-struct BufPool(Vec<BytesMut>);
+struct BufPool(Vec<Vec<u8>>);
 
 impl BufPool {
     /// Enough for the buffer being filled while another is sent.
     const KEEP: usize = 2;
 
     /// An empty buffer with room for `cap` bytes.
-    fn take(&mut self, cap: usize) -> BytesMut {
-        match self.0.pop() {
-            Some(mut b) => {
-                b.reserve(cap);
-                b
-            }
-            None => BytesMut::with_capacity(cap),
-        }
+    fn take(&mut self, cap: usize) -> Vec<u8> {
+        let mut b = self.0.pop().unwrap_or_default();
+        b.reserve(cap);
+        b
     }
 
     /// Keeps `data`'s buffer if nothing else refers to it any more.
@@ -95,8 +91,10 @@ impl BufPool {
         if self.0.len() < Self::KEEP
             && let Ok(mut b) = data.try_into_mut()
         {
+            // Empty first: both conversions then hand back the allocation, no copy
+            // (`Bytes::clear` would drop it instead).
             b.clear();
-            self.0.push(b);
+            self.0.push(Vec::from(b));
         }
     }
 }
@@ -228,7 +226,7 @@ impl File {
                 let at = offset + (i * chunk) as u64;
                 let mut buf = pool.take(part.len());
                 buf.extend_from_slice(part);
-                let buf = buf.freeze();
+                let buf = Bytes::from(buf);
                 inflight.push_back((buf.clone(), self.submit_write(at, buf)?));
             }
             let Some((data, fut)) = inflight.pop_front() else {
@@ -237,6 +235,38 @@ impl File {
             check_write(fut.await, data.len())?;
             pool.give(data);
         }
+    }
+
+    /// Writes `data` at the current position without copying it: the buffer itself
+    /// becomes the WRITE (split if longer than one). Returns once it is queued; like
+    /// [`AsyncWrite`], errors surface here or at the next flush or close. Get `data`
+    /// from [`spare_buffer`](Self::spare_buffer) to reuse the buffers of finished WRITEs.
+    pub async fn write_owned(&mut self, data: Vec<u8>) -> Result<(), Error> {
+        if self.append {
+            self.pos = self.pos.max(self.size_hint);
+        }
+        self.send_buffered()?;
+        let chunk = self.chunk(true);
+        let depth = Self::depth(chunk);
+        let mut data = Bytes::from(data);
+        while !data.is_empty() {
+            std::future::poll_fn(|cx| self.poll_writes(cx, depth - 1)).await?;
+            let part = data.split_to(chunk.min(data.len()));
+            let len = part.len() as u64;
+            let fut = self.submit_write(self.pos, part.clone())?;
+            self.writer.inflight.push_back((part, fut));
+            self.pos += len;
+        }
+        self.size_hint = self.size_hint.max(self.pos);
+        self.reader = ReadAhead::default();
+        Ok(())
+    }
+
+    /// An empty buffer for [`write_owned`](Self::write_owned), with room for one WRITE:
+    /// a finished WRITE's buffer when one is free, else a new one. Fill it up to its
+    /// capacity (`Read::take(cap).read_to_end` does so without zeroing it first).
+    pub fn spare_buffer(&mut self) -> Vec<u8> {
+        self.writer.pool.take(self.chunk(true))
     }
 
     /// Sends buffered writes and waits for every write in flight.
@@ -292,7 +322,7 @@ impl File {
         if self.writer.buf.is_empty() {
             return Ok(());
         }
-        let data = std::mem::take(&mut self.writer.buf).freeze();
+        let data = Bytes::from(std::mem::take(&mut self.writer.buf));
         let fut = self.submit_write(self.writer.buf_at, data.clone())?;
         self.writer.inflight.push_back((data, fut));
         Ok(())

@@ -131,6 +131,16 @@ pub use pike_core::{
 };
 pub use tree_connect::{TreeConnect, parse_bool, parse_creds, parse_dialect};
 
+/// The crypto provider pike uses unless a [`ClientConfig`](pike_core::ClientConfig) names
+/// one: `ring`'s assembly with the `ring` feature (a default), else the pure-Rust
+/// RustCrypto (which the browser build uses).
+pub fn default_crypto() -> std::sync::Arc<dyn pike_core::crypto::CryptoProvider> {
+    #[cfg(feature = "ring")]
+    return std::sync::Arc::new(pike_core::crypto::Ring);
+    #[cfg(not(feature = "ring"))]
+    return std::sync::Arc::new(pike_core::crypto::RustCrypto);
+}
+
 /// 32 bytes of OS entropy for a connection's seed (the core never reads the OS itself).
 pub fn random_seed() -> [u8; 32] {
     let mut s = [0u8; 32];

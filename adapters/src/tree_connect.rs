@@ -1,11 +1,9 @@
 //! [`TreeConnect`]: everything needed to reach a share, from code or from `PIKE_*`
 //! environment variables (pike's test convention).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use pike_core::auth::Credentials;
-use pike_core::crypto::RustCrypto;
 use pike_core::wire::Dialect;
 use pike_core::{ClientConfig, EncryptionPolicy};
 
@@ -226,7 +224,7 @@ impl TreeConnect {
     pub fn config(&self) -> Result<ClientConfig, Error> {
         let mut c = match &self.config {
             Some(c) => c.clone(),
-            None => ClientConfig::new(Arc::new(RustCrypto)),
+            None => ClientConfig::new(crate::default_crypto()),
         };
         c.dialects.retain(|d| {
             self.min_dialect.is_none_or(|m| *d >= m) && self.max_dialect.is_none_or(|m| *d <= m)

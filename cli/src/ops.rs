@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path as LocalPath, PathBuf};
 use std::time::Duration;
 
-use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use futures_lite::{AsyncBufReadExt, AsyncReadExt};
 use pike::pike_core::wire::{
     ChangeNotifyRequest, ChangeNotifyResponse, NtStatus, completion_filter,
 };
@@ -295,32 +295,22 @@ async fn upload(
         progress.grow(src.metadata().local(local.display())?.len());
     }
     let mut f = tree.path(&shown.path).open("w").await.smb(shown)?;
-    let mut buf = vec![0u8; IO_BUF];
     loop {
-        let n = read_full(&mut src, &mut buf).local(local.display())?;
-        if n == 0 {
+        // Read straight into a WRITE's buffer, which goes out without another copy.
+        let mut buf = f.spare_buffer();
+        let room = buf.capacity() as u64;
+        (&mut src)
+            .take(room)
+            .read_to_end(&mut buf)
+            .local(local.display())?;
+        if buf.is_empty() {
             break;
         }
-        f.write_all(&buf[..n])
-            .await
-            .map_err(|e| from_io(shown, e))?;
-        progress.add(n as u64);
+        let n = buf.len() as u64;
+        f.write_owned(buf).await.smb(shown)?;
+        progress.add(n);
     }
     f.close().await.smb(shown)
-}
-
-/// Fills `buf` unless end of file comes first (whole chunks make whole WRITEs).
-fn read_full(src: &mut std::fs::File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match src.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 pub(crate) async fn get(

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pike_core::auth::{Credentials, FileTime, Spnego};
-use pike_core::crypto::RustCrypto;
 use pike_core::wire::{
     CloseRequest, CreateRequest, CreateResponse, Dialect, EchoRequest, FileId, ResponseBody,
     SessionId, TreeConnectRequest, TreeId, access, impersonation, share_access,
@@ -78,7 +77,7 @@ impl Target {
 
     /// A client config matching the target's requirements.
     pub fn config(&self) -> ClientConfig {
-        let mut c = ClientConfig::new(Arc::new(RustCrypto));
+        let mut c = ClientConfig::new(pike::default_crypto());
         // The tests acknowledge breaks themselves.
         c.break_policy = pike_core::BreakPolicy::Manual;
         if let Some(max) = self.max_dialect {

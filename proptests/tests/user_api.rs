@@ -342,3 +342,37 @@ fn file_buf_read_hands_out_the_data_in_place() {
         assert_clean(&server);
     });
 }
+
+/// `write_owned` hands whole buffers to WRITEs (split past one WRITE), in order with
+/// bytes written through `AsyncWrite` before and after, and in append mode.
+#[test]
+fn write_owned_keeps_order_with_buffered_writes() {
+    use futures_lite::AsyncWriteExt;
+    tokio_run(async {
+        let (tree, server) = connect(pike::runtime::tokio::Tokio, 11).await;
+        let p = tree.path("owned.bin");
+        let mut f = p.open("w").await.unwrap();
+        let big = common::pattern((9 << 20) + 5, 3); // more than one WRITE
+        let mut want = b"head".to_vec();
+        f.write_all(b"head").await.unwrap(); // still buffered when write_owned comes
+        let mut buf = f.spare_buffer();
+        assert!(buf.is_empty() && buf.capacity() > 0);
+        buf.extend_from_slice(b"-owned-");
+        want.extend_from_slice(b"-owned-");
+        f.write_owned(buf).await.unwrap();
+        f.write_owned(big.clone()).await.unwrap();
+        want.extend_from_slice(&big);
+        f.write_all(b"tail").await.unwrap();
+        want.extend_from_slice(b"tail");
+        assert_eq!(f.position(), want.len() as u64);
+        f.close().await.unwrap();
+        assert!(p.read_bytes().await.unwrap() == want, "content in order");
+
+        let mut f = p.open("a").await.unwrap();
+        f.write_owned(b"+appended".to_vec()).await.unwrap();
+        f.close().await.unwrap();
+        want.extend_from_slice(b"+appended");
+        assert!(p.read_bytes().await.unwrap() == want, "appended at the end");
+        assert_clean(&server);
+    });
+}

@@ -9,14 +9,18 @@ use core::fmt;
 
 pub mod kdf;
 pub mod preauth;
+#[cfg(feature = "ring")]
+mod ring;
 mod rust_crypto;
 pub mod signing;
 pub mod transform;
 
 pub use kdf::{Key, SessionKeys, derive_session_keys, smb3_kdf};
 pub use preauth::PreauthHash;
+#[cfg(feature = "ring")]
+pub use ring::Ring;
 pub use rust_crypto::RustCrypto;
-pub use signing::{SIGNATURE_RANGE, sign_message, verify_message};
+pub use signing::{SIGNATURE_RANGE, gmac_nonce, sign_message, verify_message};
 pub use transform::{
     TRANSFORM_HEADER_LEN, TransformFields, open_transform, seal_transform, seal_transform_fields,
     seal_transform_with_nonce_field, transform_session_id,

@@ -17,6 +17,7 @@ use hmac::Hmac;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use super::signing::gmac_nonce;
 use super::{
     CipherId, CryptoError, CryptoProvider, MessageCipher, MessageSigner, SigningAlgorithm,
 };
@@ -25,15 +26,6 @@ use super::{
 type Aes128Ccm = Ccm<Aes128, U16, U11>;
 /// AES-256-CCM with the same tag and nonce sizes.
 type Aes256Ccm = Ccm<Aes256, U16, U11>;
-
-/// Header offsets used to build the AES-GMAC nonce (MS-SMB2 2.2.1.2).
-const HDR_COMMAND: usize = 12;
-const HDR_FLAGS: usize = 16;
-const HDR_MESSAGE_ID: usize = 24;
-/// SMB2_FLAGS_SERVER_TO_REDIR (MS-SMB2 2.2.1.2).
-const FLAGS_SERVER_TO_REDIR: u32 = 0x0000_0001;
-/// SMB2 CANCEL command code (MS-SMB2 2.2.1.2).
-const COMMAND_CANCEL: u16 = 0x000C;
 
 /// The default pure-Rust crypto provider (also builds for `wasm32-unknown-unknown`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -118,34 +110,6 @@ impl MessageSigner for CmacSigner {
 /// AES-128-GMAC (RFC 4543; MS-SMB2 3.1.4.1, 3.1.1 with SIGNING_CAPABILITIES).
 struct GmacSigner {
     key: Zeroizing<[u8; 16]>,
-}
-
-/// Builds the 12-byte AES-GMAC nonce of MS-SMB2 3.1.4.1 from an SMB2 header:
-/// MessageId (8 bytes LE), then a 32-bit LE value whose bit 0 says the sender is the
-/// server (SMB2_FLAGS_SERVER_TO_REDIR) and bit 1 says the message is a CANCEL request.
-/// The other 30 bits are zero. Header bytes missing from a short message read as zero.
-fn gmac_nonce(message: &[u8]) -> [u8; 12] {
-    let mut hdr = [0u8; 64];
-    let n = message.len().min(64);
-    hdr[..n].copy_from_slice(&message[..n]);
-    let command = u16::from_le_bytes([hdr[HDR_COMMAND], hdr[HDR_COMMAND + 1]]);
-    let flags = u32::from_le_bytes([
-        hdr[HDR_FLAGS],
-        hdr[HDR_FLAGS + 1],
-        hdr[HDR_FLAGS + 2],
-        hdr[HDR_FLAGS + 3],
-    ]);
-    let mut role = 0u32;
-    if flags & FLAGS_SERVER_TO_REDIR != 0 {
-        role |= 1;
-    }
-    if command == COMMAND_CANCEL {
-        role |= 2;
-    }
-    let mut nonce = [0u8; 12];
-    nonce[..8].copy_from_slice(&hdr[HDR_MESSAGE_ID..HDR_MESSAGE_ID + 8]);
-    nonce[8..].copy_from_slice(&role.to_le_bytes());
-    nonce
 }
 
 impl MessageSigner for GmacSigner {
@@ -262,21 +226,4 @@ fn open_with<A: AeadInOut + KeyInit>(
             buf.fill(0);
             CryptoError::BadTag
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gmac_nonce_layout() {
-        let mut m = [0u8; 64];
-        m[24..32].copy_from_slice(&0x1122_3344_5566_7788u64.to_le_bytes());
-        m[16] = 1; // response
-        m[12] = 0x0C; // CANCEL
-        let n = gmac_nonce(&m);
-        assert_eq!(&n[..8], &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
-        assert_eq!(&n[8..], &[3, 0, 0, 0]);
-        assert_eq!(gmac_nonce(&[]), [0u8; 12]);
-    }
 }
