@@ -95,45 +95,58 @@ where
     Fut: Future<Output = Result<(), Fail>> + Send + 'static,
 {
     let mut set = JoinSet::new();
-    let mut first: Option<Fail> = None;
-    let mut more = 0usize;
-    fn note(
-        r: Result<Result<(), Fail>, tokio::task::JoinError>,
-        first: &mut Option<Fail>,
-        more: &mut usize,
-    ) {
-        let e = match r {
-            Ok(Ok(())) => return,
-            Ok(Err(e)) => e,
-            Err(j) => Fail::new(FAILURE, format!("internal error: {j}")),
-        };
-        if first.is_none() {
-            *first = Some(e);
-        } else {
-            *more += 1;
-        }
-    }
+    let mut failures = Failures::default();
     for item in items {
         while set.len() >= limit {
             if let Some(r) = set.join_next().await {
-                note(r, &mut first, &mut more);
+                failures.note(r.unwrap_or_else(|j| Err(Failures::internal(j))));
             }
         }
-        if first.is_some() {
+        if failures.any() {
             break;
         }
         set.spawn(f(item));
     }
     while let Some(r) = set.join_next().await {
-        note(r, &mut first, &mut more);
+        failures.note(r.unwrap_or_else(|j| Err(Failures::internal(j))));
     }
-    match first {
-        None => Ok(()),
-        Some(mut e) => {
-            if more > 0 {
-                e.msg = format!("{} (and {more} more failures)", e.msg);
+    failures.result()
+}
+
+/// The first failure of many concurrent ones, and how many more there were.
+#[derive(Default)]
+struct Failures {
+    first: Option<Fail>,
+    more: usize,
+}
+
+impl Failures {
+    fn internal(j: tokio::task::JoinError) -> Fail {
+        Fail::new(FAILURE, format!("internal error: {j}"))
+    }
+
+    fn note(&mut self, r: Result<(), Fail>) {
+        if let Err(e) = r {
+            match self.first {
+                None => self.first = Some(e),
+                Some(_) => self.more += 1,
             }
-            Err(e)
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.first.is_some()
+    }
+
+    fn result(self) -> Result<(), Fail> {
+        match self.first {
+            None => Ok(()),
+            Some(mut e) => {
+                if self.more > 0 {
+                    e.msg = format!("{} (and {} more failures)", e.msg, self.more);
+                }
+                Err(e)
+            }
         }
     }
 }
@@ -519,47 +532,65 @@ impl Conns {
         Self { tree, target, more }
     }
 
-    /// The trees to spread `files` small files over: this one, plus the extra
-    /// connections once there are enough files to pay for their logons (one that
-    /// fails is reported and done without).
-    async fn spread(&self, files: usize) -> Vec<Tree> {
-        let mut trees = vec![self.tree.clone()];
-        if files < 2 * IN_FLIGHT {
-            return trees;
-        }
-        let mut set = JoinSet::new();
-        for _ in 0..self.more {
-            let target = self.target.clone();
-            set.spawn(async move { target.connect().await });
-        }
-        while let Some(r) = set.join_next().await {
-            let why = match r {
-                Ok(Ok(t)) => {
-                    trees.push(t);
-                    continue;
-                }
-                Ok(Err(e)) => e.msg,
-                Err(e) => e.to_string(),
-            };
-            eprintln!("pike: an extra connection failed, going on without it: {why}");
-        }
-        trees
-    }
-
-    /// [`bounded`] over `items` spread round-robin across [`spread`](Self::spread)'s
-    /// trees, [`IN_FLIGHT`] per tree.
+    /// Runs `f(tree, item)` for every item, [`IN_FLIGHT`] at a time per tree. Work
+    /// starts at once on this connection; for enough items, extra connections open
+    /// meanwhile and join as they come up (one that fails is reported and done
+    /// without). Each item goes to the first tree with room, so a faster server
+    /// process takes more of them. Stops starting items after a failure, as
+    /// [`bounded`].
     async fn for_each<T, F, Fut>(&self, items: Vec<T>, mut f: F) -> Result<(), Fail>
     where
         F: FnMut(Tree, T) -> Fut,
         Fut: Future<Output = Result<(), Fail>> + Send + 'static,
     {
-        let trees = self.spread(items.len()).await;
-        let mut next = 0;
-        bounded_by(IN_FLIGHT * trees.len(), items, |item| {
-            next += 1;
-            f(trees[next % trees.len()].clone(), item)
-        })
-        .await
+        enum Done {
+            Item(usize, Result<(), Fail>),
+            Joined(Result<Tree, Fail>),
+        }
+        let mut set = JoinSet::new();
+        if items.len() >= 2 * IN_FLIGHT {
+            for _ in 0..self.more {
+                let target = self.target.clone();
+                set.spawn(async move { Done::Joined(target.connect().await) });
+            }
+        }
+        // Each tree with its items in flight.
+        let mut trees = vec![(self.tree.clone(), 0usize)];
+        let mut items = items.into_iter().peekable();
+        let mut failures = Failures::default();
+        loop {
+            for (i, (tree, busy)) in trees.iter_mut().enumerate() {
+                while *busy < IN_FLIGHT && !failures.any() {
+                    let Some(item) = items.next() else { break };
+                    *busy += 1;
+                    let fut = f(tree.clone(), item);
+                    set.spawn(async move { Done::Item(i, fut.await) });
+                }
+            }
+            if (items.peek().is_none() || failures.any()) && trees.iter().all(|(_, n)| *n == 0) {
+                // Nothing left to do: connections still coming up are not needed.
+                set.abort_all();
+            }
+            let Some(r) = set.join_next().await else {
+                break;
+            };
+            match r {
+                Ok(Done::Item(i, r)) => {
+                    trees[i].1 -= 1;
+                    failures.note(r);
+                }
+                Ok(Done::Joined(Ok(t))) => trees.push((t, 0)),
+                Ok(Done::Joined(Err(e))) => {
+                    eprintln!(
+                        "pike: an extra connection failed, going on without it: {}",
+                        e.msg
+                    );
+                }
+                Err(j) if j.is_cancelled() => {}
+                Err(j) => failures.note(Err(Failures::internal(j))),
+            }
+        }
+        failures.result()
     }
 }
 

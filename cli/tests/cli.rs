@@ -253,7 +253,8 @@ fn recursive_put_get_rm() {
     assert!(tree(&local) == tree(&back), "downloaded tree differs");
     assert!(back.join("empty-dir").is_dir());
 
-    // The 140 small files are spread over the connections asked for: one NEGOTIATE each.
+    // 140 small files open the extra connections asked for (one NEGOTIATE each), which
+    // take files as they come up.
     let out = pike_cmd(&["rm", "-r", "--connections", "3", &target])
         .env("PIKE_TRACE", "1")
         .output()
