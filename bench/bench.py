@@ -110,6 +110,31 @@ class Lab:
         shutil.rmtree(self.lab, ignore_errors=True)
         shutil.rmtree(self.share, ignore_errors=True)
 
+    def smbd(self):
+        """The pid of this lab's parent smbd (the oldest with its smb.conf)."""
+        conf = os.path.join(self.lab, "smb.conf")
+        out = subprocess.run(["pgrep", "-of", f"smbd.*{conf}"], capture_output=True, text=True).stdout
+        return int(out.split()[0])
+
+    def server_cpu(self, known=None):
+        """CPU seconds of the smbd processes that served connections so far: the parent's
+        reaped children (one per connection). With `known` (the children before an
+        operation), first waits (at most 2 s) for the operation's own children to exit
+        and be reaped."""
+        parent = self.smbd()
+        deadline = time.monotonic() + 2
+        while known is not None and time.monotonic() < deadline and Lab.children(parent) - known:
+            time.sleep(0.01)
+        with open(f"/proc/{parent}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # cutime and cstime: fields 16 and 17 of proc(5), 14 and 15 after "(comm)".
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def children(parent):
+        out = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True).stdout
+        return set(out.split())
+
     def own(self, path):
         shutil.chown(path, USER, None)
 
@@ -206,10 +231,16 @@ def main():
                 order = ["pike", "smbclient"] if rep % 2 == 0 else ["smbclient", "pike"]
                 for op in OPS:
                     for tool in order:
+                        known = Lab.children(lab.smbd())
+                        before = lab.server_cpu()
                         wall, cpu, out = timed(cmds[tool][op])
+                        server = lab.server_cpu(known) - before
                         verify(op, lab, local, out, big_sha, tool)
-                        results.setdefault((name, op, tool), []).append((wall, cpu))
-                        print(f"{name:9} rep {rep + 1} {tool:9} {op:8} {wall:8.3f} s  cpu {cpu:6.3f} s", flush=True)
+                        results.setdefault((name, op, tool), []).append((wall, cpu, server))
+                        print(
+                            f"{name:9} rep {rep + 1} {tool:9} {op:8} {wall:8.3f} s  cpu {cpu:6.3f} s  smbd {server:6.3f} s",
+                            flush=True,
+                        )
         finally:
             lab.down()
     shutil.rmtree(local, ignore_errors=True)
@@ -247,7 +278,7 @@ def write_report(path, results, started, pike):
         f"- Machine: {cpu_model}, {os.cpu_count()} CPUs, {mem_gib:.0f} GiB RAM, {platform.platform()}",
         f"- Load average at the end: {os.getloadavg()[0]:.2f} (the machine is shared; see notes)",
         f"- Samba: {ver(['smbd', '--version'])}; smbclient: {ver(['smbclient', '--version'])}",
-        f"- pike: {ver([pike, '--version'])} (release build, tokio multi-thread); {ver(['rustc', '--version'])}",
+        f"- pike: {ver([pike, '--version'])} (release build, tokio current-thread, ring AES-GCM); {ver(['rustc', '--version'])}",
         f"- Sizes: big file {BIG_MIB} MiB; {SMALL_N} small files of {SMALL_SIZE} B; {REPS} repetitions per cell, "
         "pike and smbclient interleaved (alternating first).",
         "- Share and local files on tmpfs; Samba on 127.0.0.1, SMB 3.1.1.",
@@ -256,8 +287,8 @@ def write_report(path, results, started, pike):
         "pike/smbclient (higher is better for pike; for connect, time pike/smbclient, lower is better)",
         "and CPU pike/smbclient (lower is better).",
         "",
-        "| config | operation | pike | smbclient | speed ratio | pike CPU | smbclient CPU | CPU ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "| config | operation | pike | smbclient | speed ratio | pike CPU | smbclient CPU | CPU ratio | smbd CPU (pike / smbclient) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     configs = sorted({k[0] for k in results}, key=[c[0] for c in CONFIGS].index)
     for name in configs:
@@ -266,12 +297,13 @@ def write_report(path, results, started, pike):
             s = results.get((name, op, "smbclient"))
             if not p or not s:
                 continue
-            pw, pc = statistics.median(x[0] for x in p), statistics.median(x[1] for x in p)
-            sw, sc = statistics.median(x[0] for x in s), statistics.median(x[1] for x in s)
+            pw, pc, pv = (statistics.median(x[i] for x in p) for i in range(3))
+            sw, sc, sv = (statistics.median(x[i] for x in s) for i in range(3))
             speed = pw / sw if op == "connect" else sw / pw
             lines.append(
                 f"| {name} | {op} | {pw:.3f} s ({rate(op, pw)}) | {sw:.3f} s ({rate(op, sw)}) | "
-                f"{speed:.2f}x | {pc:.3f} s | {sc:.3f} s | {pc / sc if sc else float('inf'):.2f}x |"
+                f"{speed:.2f}x | {pc:.3f} s | {sc:.3f} s | {pc / sc if sc else float('inf'):.2f}x | "
+                f"{pv:.3f} / {sv:.3f} s |"
             )
     cmds = commands("pike", "pike", ["[--sign|--encrypt]"], [], "$LOCAL")
     scmds = commands("smbclient", "pike", [], ["[--client-protection=sign|encrypt]"], "$LOCAL")
@@ -288,11 +320,15 @@ def write_report(path, results, started, pike):
         "`connect` is connect + NEGOTIATE + SESSION_SETUP + TREE_CONNECT + one request + logoff",
         "(pike: `stat` of the share root; smbclient: `exit`).",
         "",
-        "## Raw samples (wall s / CPU s)",
+        "`smbd CPU` is the server's CPU (user+sys) for the operation: the connection's smbd",
+        "process, read from its parent's reaped-children times. On this 2-core machine an",
+        "operation whose smbd CPU is close to its wall time is bound by the server.",
+        "",
+        "## Raw samples (wall s / client CPU s / smbd CPU s)",
         "",
     ]
     for (name, op, tool), xs in sorted(results.items()):
-        lines.append(f"- {name} {op} {tool}: " + ", ".join(f"{w:.3f}/{c:.3f}" for w, c in xs))
+        lines.append(f"- {name} {op} {tool}: " + ", ".join(f"{w:.3f}/{c:.3f}/{v:.3f}" for w, c, v in xs))
     lines.append("")
     notes = os.environ.get("BENCH_NOTES_FILE")
     if notes and os.path.exists(notes):

@@ -1,6 +1,8 @@
 //! Open files: positioned, pipelined `read_at`/`write_at`, and `futures_io`
-//! `AsyncRead`/`AsyncWrite`/`AsyncSeek` with read-ahead and write-behind across the
-//! credit window.
+//! `AsyncRead`/`AsyncBufRead`/`AsyncWrite`/`AsyncSeek` with read-ahead and write-behind
+//! across the credit window. Bulk data is not copied on the way: READ data is handed
+//! out in place (`fill_buf`), `write_owned` sends the caller's buffer itself, and WRITE
+//! buffers are reused once sent.
 
 use std::collections::VecDeque;
 use std::future::Future;
