@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -13,7 +14,7 @@ use pike_core::wire::{AsyncId, FileId, SessionId};
 use pike_core::{
     Break, BreakAck, BreakKey, BreakPolicy, ClientConfig, Compound, Connection, ConnectionError,
     Event, HeaderDefaults, Instant, LeaseInfo, LeaseKey, Request, RequestError, RequestId,
-    Response,
+    Response, Transmit,
 };
 
 use crate::Error;
@@ -326,9 +327,14 @@ pub struct Driver<IO, T: Timer> {
     timer: T,
     sleep: Option<(Instant, Pin<Box<T::Sleep>>)>,
     rbuf: Vec<u8>,
-    wbuf: Vec<u8>,
+    /// Frames to send (large WRITE data spliced in, not copied) and how much of them
+    /// is written.
+    wbuf: Transmit,
     wpos: usize,
 }
+
+/// Most pieces handed to one vectored write (Linux takes up to 1024).
+const MAX_IOV: usize = 256;
 
 impl<IO, T: Timer> Driver<IO, T>
 where
@@ -355,7 +361,7 @@ where
             timer,
             sleep: None,
             rbuf: vec![0; RBUF_MIN],
-            wbuf: Vec::new(),
+            wbuf: Transmit::new(),
             wpos: 0,
         };
         (conn, driver)
@@ -380,10 +386,31 @@ where
             if this.wpos == this.wbuf.len() {
                 this.wbuf.clear();
                 this.wpos = 0;
-                while st.conn.poll_transmit(now, &mut this.wbuf).is_some() {}
+                while st
+                    .conn
+                    .poll_transmit_vectored(now, &mut this.wbuf)
+                    .is_some()
+                {}
             }
-            while this.wpos < this.wbuf.len() {
-                match Pin::new(&mut this.io).poll_write(cx, &this.wbuf[this.wpos..]) {
+            let wlen = this.wbuf.len();
+            while this.wpos < wlen {
+                let mut skip = this.wpos;
+                let slices: Vec<IoSlice<'_>> = this
+                    .wbuf
+                    .chunks()
+                    .filter_map(|c| match c.get(skip..) {
+                        Some(rest) if !rest.is_empty() => {
+                            skip = 0;
+                            Some(IoSlice::new(rest))
+                        }
+                        _ => {
+                            skip -= c.len().min(skip);
+                            None
+                        }
+                    })
+                    .take(MAX_IOV)
+                    .collect();
+                match Pin::new(&mut this.io).poll_write_vectored(cx, &slices) {
                     Poll::Ready(Ok(n)) if n > 0 => {
                         this.wpos += n;
                         progress = true;
@@ -399,7 +426,7 @@ where
                     Poll::Pending => break,
                 }
             }
-            if this.wpos == this.wbuf.len() && !this.wbuf.is_empty() {
+            if this.wpos == wlen && wlen > 0 {
                 let _ = Pin::new(&mut this.io).poll_flush(cx);
             }
             // 2. Input.

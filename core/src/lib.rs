@@ -33,6 +33,6 @@ pub use connection::{
     Break, BreakAck, BreakKey, BreakKind, BreakPolicy, Captured, Compound, CompressionInfo,
     Connection, CreditStats, Event, HeaderDefaults, HeaderOverrides, Hook, HookEvent, HookId,
     HookPoint, LeaseInfo, LeaseKey, NegotiateInfo, Request, RequestId, Response, Sender,
-    SessionInfo, TransformOverrides, decode_captured,
+    SessionInfo, TransformOverrides, Transmit, decode_captured,
 };
 pub use error::{ConnectionError, CopyChunkLimits, RequestError, StatusError, UsageError};

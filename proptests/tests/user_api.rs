@@ -376,3 +376,37 @@ fn write_owned_keeps_order_with_buffered_writes() {
         assert_clean(&server);
     });
 }
+
+/// Large WRITEs go out with their data spliced after the encoded message (not copied
+/// into it) and signed over both pieces: the model server, which checks every
+/// signature, takes them with each signing algorithm, over a stream that writes only
+/// one piece per call.
+#[test]
+fn spliced_writes_are_signed_with_every_algorithm() {
+    use futures_lite::AsyncWriteExt;
+    use pike::pike_core::wire::Dialect;
+    for dialect in [Dialect::Smb311, Dialect::Smb300, Dialect::Smb210] {
+        tokio_run(async move {
+            let config = ServerConfig {
+                require_signing: true,
+                dialects: vec![dialect],
+                ..ServerConfig::default()
+            };
+            let (stream, server) = loopback::connect(config, 5);
+            let tree = common::model_target()
+                .connect_stream(pike::runtime::tokio::Tokio, stream)
+                .await
+                .expect("connect");
+            let p = tree.path("signed.bin");
+            let owned = common::pattern((3 << 20) + 5, 1);
+            let copied = common::pattern(2 << 20, 2);
+            let mut f = p.open("w").await.unwrap();
+            f.write_owned(owned.clone()).await.unwrap();
+            f.write_all(&copied).await.unwrap();
+            f.close().await.unwrap();
+            let back = p.read_bytes().await.unwrap();
+            assert!(back == [owned, copied].concat(), "{dialect:?}: content");
+            assert_clean(&server);
+        });
+    }
+}

@@ -90,6 +90,11 @@ impl Connection {
     /// it is a WRITE large enough to bother and compression makes it smaller. Runs after
     /// signing (the signature covers the message as the server will see it once
     /// decompressed) and before sealing (MS-SMB2 3.1.4.4).
+    /// Whether WRITEs may go out compressed on this connection.
+    pub(super) fn compresses_writes(&self) -> bool {
+        self.compression().is_some() && self.config.compression.compress_writes_from.is_some()
+    }
+
     pub(super) fn compress_write(&self, command: Command, out: &mut Vec<u8>, start: usize) {
         let (Some(c), Some(from)) = (
             self.compression(),

@@ -10,6 +10,7 @@ mod request;
 mod send;
 mod session;
 mod setup;
+mod transmit;
 mod validate;
 
 pub use breaks::{Break, BreakAck, BreakKey, BreakKind, BreakPolicy, LeaseInfo, LeaseKey};
@@ -19,6 +20,7 @@ pub use hooks::{Hook, HookEvent, HookId, HookPoint};
 pub use request::{
     Compound, HeaderDefaults, HeaderOverrides, Request, RequestId, Response, TransformOverrides,
 };
+pub use transmit::Transmit;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

@@ -1,21 +1,27 @@
 //! Encoding outgoing requests: credits, header, compounding, signing, encryption, framing.
 
 use crate::Instant;
+use bytes::Bytes;
+
 use crate::crypto::{
     PreauthHash, TRANSFORM_HEADER_LEN, TransformFields, seal_transform_fields, sign_message,
+    sign_message_parts,
 };
 use crate::error::ConnectionError;
 use crate::error::RequestError;
 use crate::wire::{
     AsyncId, CancelRequest, Command, Dialect, FileId, HEADER_LEN, Header, HeaderFlags,
-    MAX_FRAME_LEN, MessageId, NtStatus, RequestBody, SessionId, TreeId, frame_header, pad_to,
-    patch_u32,
+    MAX_FRAME_LEN, MessageId, NtStatus, RequestBody, SessionId, TreeId, WriteRequest, frame_header,
+    pad_to, patch_u32,
 };
 
 use super::{
     Batch, CancelTarget, Connection, Event, HookEvent, HookPoint, Kind, Pending, Queued, Request,
-    TransformOverrides,
+    TransformOverrides, Transmit,
 };
+
+/// WRITE data from this size on is spliced into a [`Transmit`] rather than copied.
+const SPLICE_MIN: usize = 64 * 1024;
 
 /// How one frame is protected on the wire.
 #[derive(Clone, Copy, Debug, Default)]
@@ -44,12 +50,30 @@ impl Connection {
     /// Requests wait here for credits: a request (or a whole compound) is sent only when
     /// the credits it is charged are available, so the server's window is never exceeded.
     pub fn poll_transmit(&mut self, now: Instant, out: &mut Vec<u8>) -> Option<usize> {
+        let mut t = Transmit {
+            buf: std::mem::take(out),
+            spliced: Vec::new(),
+        };
+        let n = self.transmit(now, &mut t, false);
+        *out = t.buf;
+        n
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit), but the data of large WRITEs is not
+    /// copied: `out` holds it as the caller handed it over, between the encoded bytes
+    /// (signed over both). Sealed or compressed frames, and any frame while an
+    /// AfterEncode, BeforeSend or AfterSend hook is registered, are encoded whole.
+    pub fn poll_transmit_vectored(&mut self, now: Instant, out: &mut Transmit) -> Option<usize> {
+        self.transmit(now, out, true)
+    }
+
+    fn transmit(&mut self, now: Instant, out: &mut Transmit, splice: bool) -> Option<usize> {
         if self.closed.is_some() {
             return None;
         }
         let start = out.len();
         while let Some(c) = self.cancels.pop_front() {
-            self.encode_cancel(&c, out);
+            self.encode_cancel(&c, &mut out.buf);
         }
         while let Some(batch) = self.queue.front_mut() {
             if !batch.hooked {
@@ -82,19 +106,30 @@ impl Connection {
             }
             // Invariant: front() was Some.
             let batch = self.queue.pop_front().expect("front exists");
-            self.send_batch(now, batch, &charges, out);
+            self.send_batch(now, batch, &charges, out, splice);
         }
         (out.len() > start).then(|| out.len() - start)
     }
 
-    fn send_batch(&mut self, now: Instant, batch: Batch, charges: &[u16], out: &mut Vec<u8>) {
+    fn send_batch(
+        &mut self,
+        now: Instant,
+        batch: Batch,
+        charges: &[u16],
+        out: &mut Transmit,
+        splice: bool,
+    ) {
         // One frame has one protection: the first part's session decides it.
         let prot = self.protection_for(&batch.parts[0]);
         let mut parts = Vec::with_capacity(batch.parts.len());
         for (q, &charge) in batch.parts.iter().zip(charges) {
             parts.push(self.build_header(q, charge, prot));
         }
-        let encoded = self.encode_frame(&parts, prot, out);
+        let spliced = splice.then(|| self.spliceable(&parts, prot)).flatten();
+        let encoded = match spliced {
+            Some(w) => self.encode_spliced(&parts[0], w, prot, out),
+            None => self.encode_frame(&parts, prot, &mut out.buf),
+        };
         let headers: Vec<(u64, TreeId)> = parts
             .iter()
             .map(|p| (p.header.message_id.0, p.header.tree_id))
@@ -199,6 +234,68 @@ impl Connection {
         let policy_sign = s.signing_required || (is_311 && command == Command::TreeConnect);
         let sign = !encrypt && q.request.sign.unwrap_or(policy_sign) && s.signer.is_some();
         Protection { sign, encrypt }
+    }
+
+    /// The WRITE whose data can go out as the caller handed it over: a lone, large
+    /// WRITE in a frame that is neither sealed nor compressed, with no hook registered
+    /// that sees or changes whole frames.
+    fn spliceable<'a>(&self, parts: &[Part<'a>], prot: Protection) -> Option<&'a WriteRequest> {
+        let [
+            Part {
+                body: RequestBody::Write(w),
+                ..
+            },
+        ] = parts
+        else {
+            return None;
+        };
+        let hooked = [
+            HookPoint::AfterEncode,
+            HookPoint::BeforeSend,
+            HookPoint::AfterSend,
+        ]
+        .into_iter()
+        .any(|h| self.hooks.is_active(h));
+        (!prot.encrypt
+            && !self.compresses_writes()
+            && !hooked
+            && w.data.len() >= SPLICE_MIN
+            && w.channel_info.is_empty())
+        .then_some(w)
+    }
+
+    /// One WRITE framed as [`encode_frame`](Self::encode_frame) would, but its data is
+    /// spliced into `out` after the encoded header and fixed body instead of copied
+    /// (MS-SMB2 2.2.21: the data is the message's last field), and signed in place.
+    fn encode_spliced(
+        &mut self,
+        part: &Part<'_>,
+        w: &WriteRequest,
+        prot: Protection,
+        out: &mut Transmit,
+    ) -> Result<(), RequestError> {
+        let buf = &mut out.buf;
+        let frame_start = buf.len();
+        buf.extend_from_slice(&[0; 4]);
+        let msg_start = buf.len();
+        part.header.encode(buf);
+        w.encode_fixed(buf, msg_start);
+        if prot.sign
+            && !part.sig_override
+            && let Some(signer) = part
+                .session
+                .and_then(|s| self.sessions[s].signer.as_deref())
+        {
+            sign_message_parts(signer, &mut buf[msg_start..], &w.data);
+        }
+        let len = buf.len() - msg_start + w.data.len();
+        if len > MAX_FRAME_LEN {
+            buf.truncate(frame_start);
+            return Err(RequestError::FrameTooLarge { size: len });
+        }
+        buf[frame_start..msg_start].copy_from_slice(&frame_header(len));
+        out.spliced.push((buf.len(), Bytes::clone(&w.data)));
+        Ok(())
     }
 
     /// Frames, chains, signs and seals messages into `out` (MS-SMB2 3.2.4.1.4: each

@@ -20,7 +20,7 @@ pub use preauth::PreauthHash;
 #[cfg(feature = "ring")]
 pub use ring::Ring;
 pub use rust_crypto::RustCrypto;
-pub use signing::{SIGNATURE_RANGE, gmac_nonce, sign_message, verify_message};
+pub use signing::{SIGNATURE_RANGE, gmac_nonce, sign_message, sign_message_parts, verify_message};
 pub use transform::{
     TRANSFORM_HEADER_LEN, TransformFields, open_transform, seal_transform, seal_transform_fields,
     seal_transform_with_nonce_field, transform_session_id,
@@ -152,6 +152,13 @@ pub trait MessageSigner: Send + Sync {
     /// framing) whose Signature field (bytes 48..64) is all zeros. GMAC reads the
     /// MessageId, the SERVER_TO_REDIR flag and the command from the header to form its nonce.
     fn compute(&self, message: &[u8]) -> [u8; 16];
+
+    /// [`compute`](Self::compute) over a message given in pieces, in order (the
+    /// header and fixed body, then a WRITE's data). The default joins them first;
+    /// a signer that can hash them where they lie should.
+    fn compute_parts(&self, parts: &[&[u8]]) -> [u8; 16] {
+        self.compute(&parts.concat())
+    }
 }
 
 /// Seals and opens SMB3 encrypted messages with one key (MS-SMB2 3.1.4.3).

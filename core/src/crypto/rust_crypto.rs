@@ -7,6 +7,7 @@
 //! them short-lived and off the heap limits how long expanded key material survives.
 //! An AES key expansion costs far less than sealing or signing one SMB2 message.
 
+use aes::cipher::BlockCipherEncrypt;
 use aes::{Aes128, Aes256};
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
@@ -14,6 +15,9 @@ use ccm::Ccm;
 use ccm::consts::{U11, U16};
 use cmac::{Cmac, Mac};
 use hmac::Hmac;
+use polyval::Polyval;
+use polyval::hazmat::FieldElement;
+use polyval::universal_hash::UniversalHash;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -80,12 +84,18 @@ struct HmacSigner {
 
 impl MessageSigner for HmacSigner {
     fn compute(&self, message: &[u8]) -> [u8; 16] {
+        self.compute_parts(&[message])
+    }
+
+    fn compute_parts(&self, parts: &[&[u8]]) -> [u8; 16] {
         let mut out = [0u8; 16];
         // HMAC accepts keys of any length, so this cannot fail; the fallback is all
         // zeros only to stay panic-free.
-        if let Ok(mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key) {
-            let full = mac.chain_update(message).finalize().into_bytes();
-            out.copy_from_slice(&full[..16]);
+        if let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key) {
+            for p in parts {
+                mac.update(p);
+            }
+            out.copy_from_slice(&mac.finalize().into_bytes()[..16]);
         }
         out
     }
@@ -98,10 +108,17 @@ struct CmacSigner {
 
 impl MessageSigner for CmacSigner {
     fn compute(&self, message: &[u8]) -> [u8; 16] {
+        self.compute_parts(&[message])
+    }
+
+    fn compute_parts(&self, parts: &[&[u8]]) -> [u8; 16] {
         let mut out = [0u8; 16];
         // The key length was checked at construction, so this cannot fail.
-        if let Ok(mac) = <Cmac<Aes128> as KeyInit>::new_from_slice(self.key.as_slice()) {
-            out.copy_from_slice(&mac.chain_update(message).finalize().into_bytes());
+        if let Ok(mut mac) = <Cmac<Aes128> as KeyInit>::new_from_slice(self.key.as_slice()) {
+            for p in parts {
+                mac.update(p);
+            }
+            out.copy_from_slice(&mac.finalize().into_bytes());
         }
         out
     }
@@ -114,14 +131,109 @@ struct GmacSigner {
 
 impl MessageSigner for GmacSigner {
     fn compute(&self, message: &[u8]) -> [u8; 16] {
-        let nonce = gmac_nonce(message);
-        // GMAC = GCM with an empty plaintext and the whole message as AAD. The only
-        // failure is AAD over 2^36 bytes, which no SMB2 message reaches; the zero
-        // fallback keeps this panic-free.
-        let mut empty: [u8; 0] = [];
-        seal_with::<Aes128Gcm>(self.key.as_slice(), &nonce, message, &mut empty)
-            .unwrap_or([0u8; 16])
+        self.compute_parts(&[message])
     }
+
+    /// GMAC = GCM over an empty plaintext with the message as AAD (RFC 4543):
+    /// GHASH_H(message, zero-padded || its length in bits || 0) xor E_K(J0), with
+    /// H = E_K(0) and J0 = nonce || 1 (NIST SP 800-38D 7.1). Computed here rather than
+    /// through aes-gcm, whose AAD must be one slice.
+    fn compute_parts(&self, parts: &[&[u8]]) -> [u8; 16] {
+        let key: &[u8; 16] = &self.key;
+        let aes = Aes128::new(key.into());
+        // The nonce comes from the header, which the first piece holds.
+        let nonce = match parts.first() {
+            Some(p) if p.len() >= 64 => gmac_nonce(p),
+            _ => gmac_nonce(&parts.concat()),
+        };
+        let mut h = aes::Block::default();
+        aes.encrypt_block(&mut h);
+        let mut ghash = Ghash::new(h.into());
+        for p in parts {
+            ghash.update(p);
+        }
+        let mut j0 = aes::Block::default();
+        j0[..12].copy_from_slice(&nonce);
+        j0[15] = 1;
+        aes.encrypt_block(&mut j0);
+        let mut tag = ghash.finalize();
+        for (t, e) in tag.iter_mut().zip(j0.iter()) {
+            *t ^= e;
+        }
+        tag
+    }
+}
+
+/// GHASH (NIST SP 800-38D 6.4) over AAD only, fed in pieces of any length: POLYVAL on
+/// byte-reversed blocks (RFC 8452 Appendix A).
+struct Ghash {
+    polyval: Polyval,
+    /// A partial block carried into the next piece.
+    carry: [u8; 16],
+    carried: usize,
+    len: u64,
+}
+
+impl Ghash {
+    fn new(h: [u8; 16]) -> Self {
+        let key = FieldElement::from(h).reverse().mulx();
+        Self {
+            polyval: Polyval::new(&key.into()),
+            carry: [0; 16],
+            carried: 0,
+            len: 0,
+        }
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
+        self.len += data.len() as u64;
+        if self.carried > 0 {
+            let n = (16 - self.carried).min(data.len());
+            self.carry[self.carried..self.carried + n].copy_from_slice(&data[..n]);
+            self.carried += n;
+            data = &data[n..];
+            if self.carried < 16 {
+                return;
+            }
+            self.polyval.update(&[reversed(&self.carry).into()]);
+            self.carried = 0;
+        }
+        // Reversed a batch at a time, then hashed several blocks per call.
+        let mut batch = [polyval::Block::default(); 64];
+        let mut blocks = data.chunks_exact(16);
+        loop {
+            let mut n = 0;
+            for (dst, src) in batch.iter_mut().zip(blocks.by_ref()) {
+                *dst = reversed(src).into();
+                n += 1;
+            }
+            self.polyval.update(&batch[..n]);
+            if n < batch.len() {
+                break;
+            }
+        }
+        let rest = blocks.remainder();
+        self.carry[..rest.len()].copy_from_slice(rest);
+        self.carried = rest.len();
+    }
+
+    fn finalize(mut self) -> [u8; 16] {
+        if self.carried > 0 {
+            self.carry[self.carried..].fill(0);
+            self.polyval.update(&[reversed(&self.carry).into()]);
+        }
+        let mut lengths = [0u8; 16];
+        lengths[..8].copy_from_slice(&(self.len * 8).to_be_bytes());
+        self.polyval.update(&[reversed(&lengths).into()]);
+        reversed(&self.polyval.finalize())
+    }
+}
+
+/// A 16-byte block with its bytes in reverse order (GHASH's order to POLYVAL's).
+fn reversed(block: &[u8]) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(block);
+    u128::from_be_bytes(b).to_le_bytes()
 }
 
 /// One of the four SMB3 AEAD ciphers with its key (MS-SMB2 3.1.4.3, 3.2.5.1.1.1).

@@ -26,6 +26,19 @@ pub fn sign_message(signer: &dyn MessageSigner, message: &mut [u8]) {
     }
 }
 
+/// [`sign_message`] for a message in two pieces: `head` (header and fixed body, whose
+/// Signature field is set) and `tail` (a WRITE's data), hashed where they lie.
+pub fn sign_message_parts(signer: &dyn MessageSigner, head: &mut [u8], tail: &[u8]) {
+    let Some(field) = head.get_mut(SIGNATURE_RANGE) else {
+        return;
+    };
+    field.fill(0);
+    let sig = signer.compute_parts(&[head, tail]);
+    if let Some(field) = head.get_mut(SIGNATURE_RANGE) {
+        field.copy_from_slice(&sig);
+    }
+}
+
 /// Verifies the signature of one SMB2 message (MS-SMB2 3.1.5.1): saves the Signature
 /// field, zeroes it, recomputes, restores the original bytes and compares in constant
 /// time. `message` is only borrowed mutably to zero the field temporarily; it is

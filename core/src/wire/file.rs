@@ -274,6 +274,17 @@ pub struct WriteRequest {
 impl WriteRequest {
     /// Appends the body; `base` is where the header starts in `out`.
     pub fn encode(&self, out: &mut Vec<u8>, base: usize) {
+        self.encode_fixed(out, base);
+        out.put_slice(&self.data);
+        out.put_slice(&self.channel_info);
+        if self.data.is_empty() && self.channel_info.is_empty() {
+            out.put_u8(0);
+        }
+    }
+
+    /// Appends the fixed part of the body (all but the data and channel info, which
+    /// follow it at once); `base` is where the header starts in `out`.
+    pub fn encode_fixed(&self, out: &mut Vec<u8>, base: usize) {
         out.put_u16_le(49);
         let data_off = len16(rel(out, base) + 46);
         out.put_u16_le(self.data_offset.unwrap_or(data_off));
@@ -290,11 +301,6 @@ impl WriteRequest {
         out.put_u16_le(ci_off);
         out.put_u16_le(len16(self.channel_info.len()));
         out.put_u32_le(self.flags);
-        out.put_slice(&self.data);
-        out.put_slice(&self.channel_info);
-        if self.data.is_empty() && self.channel_info.is_empty() {
-            out.put_u8(0);
-        }
     }
 
     /// Decodes the body of `msg` (header included).
