@@ -207,9 +207,10 @@ struct CancelTarget {
 /// - **Hooks**: [`add_hook`](Self::add_hook) and [`remove_hook`](Self::remove_hook)
 ///   let caller code inspect or rewrite traffic at eight points (see [`Hook`]).
 /// - **Output**: after every input or command call, drain in this order:
-///   [`poll_transmit`](Self::poll_transmit) until it returns `None` (write the bytes out),
-///   [`poll_event`](Self::poll_event) until `None`, then wait for input or for
-///   [`poll_timeout`](Self::poll_timeout).
+///   [`poll_transmit`](Self::poll_transmit) until it returns `None` (write the bytes out;
+///   or [`poll_transmit_vectored`](Self::poll_transmit_vectored), which leaves large
+///   WRITE data uncopied for a vectored write), [`poll_event`](Self::poll_event) until
+///   `None`, then wait for input or for [`poll_timeout`](Self::poll_timeout).
 ///
 /// `now` must never go backwards. The connection never reads a clock, a socket or the
 /// OS random source: time comes in as `now` and entropy as the `seed` given to
