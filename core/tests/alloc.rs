@@ -11,6 +11,9 @@ use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
+/// The counts are process-wide: one test at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A frame of `len` bytes (an SMB2 ProtocolId, then zeros) with its Direct TCP header.
 fn frame(len: usize) -> Vec<u8> {
     let mut v = frame_header(len).to_vec();
@@ -21,6 +24,7 @@ fn frame(len: usize) -> Vec<u8> {
 
 #[test]
 fn decoding_large_frames_reuses_memory_once_they_are_dropped() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const LEN: usize = 1 << 20;
     const FRAMES: usize = 200;
     const LIVE: usize = 16; // a window of READ responses not yet handed to the reader
@@ -49,4 +53,26 @@ fn decoding_large_frames_reuses_memory_once_they_are_dropped() {
         "decoding {FRAMES} MiB allocated {} MiB",
         allocated >> 20
     );
+}
+
+#[test]
+fn released_slabs_free_their_memory() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const LEN: usize = 1 << 20;
+    let wire = frame(LEN);
+    let mut d = FrameDecoder::new(1 << 24);
+    let mut live = Vec::new();
+    for _ in 0..16 {
+        d.push(&wire);
+        live.push(d.next_frame().expect("valid").expect("a whole frame"));
+    }
+    drop(live);
+    let region = Region::new(GLOBAL);
+    d.release_spare();
+    let freed = region.change().bytes_deallocated;
+    // 16 MiB of frames in slabs of two: all but the slab being filled go.
+    assert!(freed >= 12 * LEN, "released {} KiB", freed >> 10);
+    // And decoding goes on in the slab that stayed.
+    d.push(&wire);
+    assert_eq!(d.next_frame().expect("valid").expect("a frame").len(), LEN);
 }

@@ -31,6 +31,10 @@ impl Connection {
                 Err(e) => self.fail(ConnectionError::NotSmb(e)),
             }
         }
+        if self.pending.is_empty() {
+            // Idle: the receive slabs of a bulk transfer need not outlive it.
+            self.frames.release_spare();
+        }
     }
 
     /// The transport reached end of stream.

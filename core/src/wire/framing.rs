@@ -136,6 +136,12 @@ impl FrameDecoder {
         self.spare.push_back(old);
     }
 
+    /// Lets go of the earlier slabs kept for reuse: each one's memory goes once its
+    /// last frame is dropped. The slab being filled stays.
+    pub fn release_spare(&mut self) {
+        self.spare.clear();
+    }
+
     /// Bytes buffered but not yet returned as frames.
     pub fn buffered(&self) -> usize {
         self.buf.len()
