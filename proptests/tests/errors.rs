@@ -269,3 +269,37 @@ fn bad_request_signature_makes_the_server_drop_the_connection() {
     );
     assert_eq!(p.lost, Some(ConnectionError::Eof));
 }
+
+/// A WRITE too large for the 24-bit Direct TCP length (MS-SMB2 2.1) fails alone with
+/// FrameTooLarge, whether encoded whole or with its data spliced; nothing of it goes on
+/// the wire and the connection carries on.
+#[test]
+fn a_write_too_big_for_one_frame_fails_alone() {
+    use pike_core::Transmit;
+    use pike_core::wire::MAX_FRAME_LEN;
+    for spliced in [false, true] {
+        let mut c = Pair::client_config();
+        c.dangerous_ignore_credit_limit = true;
+        // A server that takes 16 MiB WRITEs: the frame, not the dialect, is the limit.
+        let server = ServerConfig {
+            max_write: 16 << 20,
+            ..ServerConfig::default()
+        };
+        let mut p = Pair::new(c, server, 1);
+        let sid = p.connect();
+        let tid = p.tree_connect(sid, "share").unwrap();
+        let fid = p.create(sid, tid, "big", disposition::OPEN_IF).unwrap();
+        let req = Pair::write_request(sid, tid, fid, 0, &vec![7; MAX_FRAME_LEN]);
+        let id = p.submit(req);
+        if spliced {
+            let mut t = Transmit::new();
+            assert_eq!(p.client.poll_transmit_vectored(p.now, &mut t), None);
+            assert!(t.is_empty());
+        }
+        match p.wait(id) {
+            Err(RequestError::FrameTooLarge { size }) => assert!(size > MAX_FRAME_LEN),
+            other => panic!("spliced {spliced}: {other:?}"),
+        }
+        assert_eq!(p.write(sid, tid, fid, 0, b"small").unwrap(), 5);
+    }
+}

@@ -289,11 +289,7 @@ impl Connection {
             sign_message_parts(signer, &mut buf[msg_start..], &w.data);
         }
         let len = buf.len() - msg_start + w.data.len();
-        if len > MAX_FRAME_LEN {
-            buf.truncate(frame_start);
-            return Err(RequestError::FrameTooLarge { size: len });
-        }
-        buf[frame_start..msg_start].copy_from_slice(&frame_header(len));
+        close_frame(buf, frame_start, len)?;
         out.spliced.push((buf.len(), Bytes::clone(&w.data)));
         Ok(())
     }
@@ -396,12 +392,7 @@ impl Connection {
             self.hooks.run(&mut HookEvent::BeforeSend(&mut frame));
             out.extend_from_slice(&frame);
         }
-        let len = out.len() - frame_start - 4;
-        if len > MAX_FRAME_LEN {
-            out.truncate(frame_start);
-            return Err(RequestError::FrameTooLarge { size: len });
-        }
-        out[frame_start..frame_start + 4].copy_from_slice(&frame_header(len));
+        close_frame(out, frame_start, out.len() - frame_start - 4)?;
         if self.hooks.is_active(HookPoint::AfterSend) {
             let frame = &out[frame_start + 4..];
             let plaintext = sealed_plaintext.as_deref().unwrap_or(frame);
@@ -501,6 +492,17 @@ fn encode_chain(parts: &[Part<'_>], out: &mut Vec<u8>) -> Vec<usize> {
         p.body.encode(out, msg_start);
     }
     starts
+}
+
+/// Fills in the Direct TCP header at `frame_start` for a frame of `len` bytes (MS-SMB2
+/// 2.1), or takes the frame back out of `buf` if the 24-bit length cannot hold it.
+fn close_frame(buf: &mut Vec<u8>, frame_start: usize, len: usize) -> Result<(), RequestError> {
+    if len > MAX_FRAME_LEN {
+        buf.truncate(frame_start);
+        return Err(RequestError::FrameTooLarge { size: len });
+    }
+    buf[frame_start..frame_start + 4].copy_from_slice(&frame_header(len));
+    Ok(())
 }
 
 /// Message starts in a chain, following NextCommand (MS-SMB2 2.2.1.2) as far as it
