@@ -4,6 +4,9 @@
     python3 bench/bench.py                  # full run: 1 GiB, 1000 x 4 KiB, 5 repetitions
     BENCH_BIG_MIB=64 BENCH_REPS=1 python3 bench/bench.py --out /tmp/smoke.md   # smoke run
 
+BENCH_PIKE=PATH uses that pike binary instead of building the release one (CI's smoke
+run uses its debug build: it checks the bench still works, not how fast anything is).
+
 For each server config (plain; signing mandatory; encryption required, AES-128-GCM) it
 starts a throw-away Samba (scripts/samba-up.sh) whose share lives on tmpfs (/dev/shm),
 then runs `pike` (release build) and `smbclient` interleaved, alternating which goes
@@ -200,10 +203,12 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (smbd needs it)")
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    build = ["cargo", "build", "--release", "-p", "pike-cli"]
-    subprocess.run(build, check=True, cwd=ROOT)
-    pike = os.path.join(target, "release", "pike")
+    pike = os.environ.get("BENCH_PIKE")
+    if not pike:
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+        build = ["cargo", "build", "--release", "-p", "pike-cli"]
+        subprocess.run(build, check=True, cwd=ROOT)
+        pike = os.path.join(target, "release", "pike")
 
     local = os.path.join(TMPFS, "pike-bench-local")
     shutil.rmtree(local, ignore_errors=True)
@@ -255,6 +260,24 @@ def rate(op, wall):
     return f"{wall * 1000:.0f} ms"
 
 
+# The crates on pike's hot paths, whose versions RESULTS.md records.
+CRATES = ["bytes", "nom", "tokio", "ring", "aes-gcm", "aes", "polyval", "hmac", "cmac", "sha2"]
+
+
+def crate_versions():
+    """`name version` of each of CRATES, from Cargo.lock (all versions if several)."""
+    found = {}
+    with open(os.path.join(ROOT, "Cargo.lock")) as f:
+        for block in f.read().split("[[package]]")[1:]:
+            fields = dict(
+                line.split(" = ", 1) for line in block.strip().splitlines() if " = " in line
+            )
+            name, version = fields.get("name", "").strip('"'), fields.get("version", "").strip('"')
+            if name in CRATES:
+                found.setdefault(name, []).append(version)
+    return ", ".join(f"{c} {'/'.join(found[c])}" for c in CRATES if c in found)
+
+
 def write_report(path, results, started, pike):
     def ver(argv):
         try:
@@ -278,18 +301,21 @@ def write_report(path, results, started, pike):
         f"- Machine: {cpu_model}, {os.cpu_count()} CPUs, {mem_gib:.0f} GiB RAM, {platform.platform()}",
         f"- Load average at the end: {os.getloadavg()[0]:.2f} (the machine is shared; see notes)",
         f"- Samba: {ver(['smbd', '--version'])}; smbclient: {ver(['smbclient', '--version'])}",
-        f"- pike: {ver([pike, '--version'])} (release build, tokio current-thread, ring AES-GCM); {ver(['rustc', '--version'])}",
+        f"- pike: {ver([pike, '--version'])} ({'given by BENCH_PIKE' if os.environ.get('BENCH_PIKE') else 'release build'}, tokio current-thread, ring AES-GCM); {ver(['rustc', '--version'])}",
+        f"- Crates: {crate_versions()}",
         f"- Sizes: big file {BIG_MIB} MiB; {SMALL_N} small files of {SMALL_SIZE} B; {REPS} repetitions per cell, "
         "pike and smbclient interleaved (alternating first).",
         "- Share and local files on tmpfs; Samba on 127.0.0.1, SMB 3.1.1.",
         "",
         "Cells: median wall time (throughput), median client CPU (user+sys). Ratios: throughput",
         "pike/smbclient (higher is better for pike; for connect, time pike/smbclient, lower is better)",
-        "and CPU pike/smbclient (lower is better).",
+        "and CPU pike/smbclient (lower is better). CPU floor: (client CPU + smbd CPU) / CPUs, the",
+        "shortest wall time this machine allows for that much work (see notes).",
         "",
-        "| config | operation | pike | smbclient | speed ratio | pike CPU | smbclient CPU | CPU ratio | smbd CPU (pike / smbclient) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| config | operation | pike | smbclient | speed ratio | pike CPU | smbclient CPU | CPU ratio | smbd CPU (pike / smbclient) | CPU floor (pike / smbclient) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    cpus = os.cpu_count() or 1
     configs = sorted({k[0] for k in results}, key=[c[0] for c in CONFIGS].index)
     for name in configs:
         for op in OPS:
@@ -303,7 +329,7 @@ def write_report(path, results, started, pike):
             lines.append(
                 f"| {name} | {op} | {pw:.3f} s ({rate(op, pw)}) | {sw:.3f} s ({rate(op, sw)}) | "
                 f"{speed:.2f}x | {pc:.3f} s | {sc:.3f} s | {pc / sc if sc else float('inf'):.2f}x | "
-                f"{pv:.3f} / {sv:.3f} s |"
+                f"{pv:.3f} / {sv:.3f} s | {(pc + pv) / cpus:.3f} / {(sc + sv) / cpus:.3f} s |"
             )
     cmds = commands("pike", "pike", ["[--sign|--encrypt]"], [], "$LOCAL")
     scmds = commands("smbclient", "pike", [], ["[--client-protection=sign|encrypt]"], "$LOCAL")
@@ -317,12 +343,16 @@ def write_report(path, results, started, pike):
         "",
         "Server configs (scripts/samba-up.sh environment): plain `SMB_ENCRYPT=off`; signed",
         "`SERVER_SIGNING=mandatory`; encrypted `SMB_ENCRYPT=required SMB3_CIPHERS=AES-128-GCM`.",
-        "`connect` is connect + NEGOTIATE + SESSION_SETUP + TREE_CONNECT + one request + logoff",
-        "(pike: `stat` of the share root; smbclient: `exit`).",
+        "`connect` is connect + NEGOTIATE + SESSION_SETUP + TREE_CONNECT + one request + disconnect",
+        "(pike: `stat` of the share root, a CREATE + QUERY_INFO + CLOSE compound; smbclient: `exit`,",
+        "which also connects to IPC$; neither sends LOGOFF before closing the connection).",
         "",
         "`smbd CPU` is the server's CPU (user+sys) for the operation: the connection's smbd",
-        "process, read from its parent's reaped-children times. On this 2-core machine an",
-        "operation whose smbd CPU is close to its wall time is bound by the server.",
+        "process, read from its parent's reaped-children times. The CPU floor adds the client's",
+        "CPU and divides by the number of CPUs: even with client and server perfectly",
+        "overlapped on every core, the operation cannot take less wall time. A wall time close",
+        "to its floor is bound by CPU, not by latency; smbd's share of that CPU is the server's",
+        "work, which no client can take away.",
         "",
         "## Raw samples (wall s / client CPU s / smbd CPU s)",
         "",
