@@ -360,7 +360,7 @@ def write_report(path, results, started, pike):
         "Server configs (scripts/samba-up.sh environment): plain `SMB_ENCRYPT=off`; signed",
         "`SERVER_SIGNING=mandatory`; encrypted `SMB_ENCRYPT=required SMB3_CIPHERS=AES-128-GCM`.",
         "`connect` is connect + NEGOTIATE + SESSION_SETUP + TREE_CONNECT + one request + disconnect",
-        "(pike: `stat` of the share root, a CREATE + QUERY_INFO + CLOSE compound; smbclient: `exit`,",
+        "(pike: `stat` of the share root, a CREATE + CLOSE compound; smbclient: `exit`,",
         "which also connects to IPC$; neither sends LOGOFF before closing the connection).",
         "",
         "`smbd CPU` is the server's CPU (user+sys) for the operation: the connection's smbd",
